@@ -1,0 +1,1 @@
+"""Channel adapters: one module per platform, all behind `bots.base.BaseChannel`."""

@@ -1,0 +1,205 @@
+"""A simulated VK/OK/Telegram/SMS network with scripted customers, for the demo and integration.
+
+Clients without connections of their own send here. Each customer behaves as configured
+(reads within seconds, never opens the app, answers "СТОП", ...), and the network reports
+receipts and replies through `SandboxNetwork.events()` just as a real platform would, late and
+out of band. What it received is stored (by leg key, so a resend is deduplicated like VK's
+`random_id`), which keeps the simulation honest across worker crashes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bots.base import (
+    BaseChannel,
+    Channel,
+    ChannelEvent,
+    EventBatch,
+    InboundMessage,
+    OutboundMessage,
+    SendResult,
+    StatusEvent,
+)
+from hub.clock import Clock
+from hub.config import SandboxConfig, SandboxCustomer
+from hub.errors import RecipientUnreachable
+
+log = logging.getLogger("notifyhub.sandbox")
+_STAGES = (("deliver_at", "delivered"), ("fail_at", "failed"), ("read_at", "read"), ("reply_at", "reply"))
+REPLY_DELAY = 1.0
+
+
+class SandboxStore(Protocol):
+    """Where the network keeps what it received (see `storage.repos.sandbox.SandboxStore`)."""
+
+    async def record(self, row: dict[str, Any]) -> int: ...
+    async def due(self, now: float, limit: int) -> list[dict[str, Any]]: ...
+    async def advance(self, rows: list[dict[str, Any]]) -> None: ...
+    async def withdraw(self, leg_key: str) -> bool: ...
+
+
+def schedule(customer: SandboxCustomer | None, channel: str, now: float) -> dict[str, Any]:
+    """When this customer's receipts and reply happen for a message sent now (pure)."""
+    times: dict[str, Any] = {"deliver_at": None, "read_at": None, "fail_at": None, "reply_at": None}
+    if channel == "sms":
+        after = customer.sms_delivers_after if customer else 1.0
+        times["deliver_at" if after is not None else "fail_at"] = now + (after if after is not None else 1.0)
+        seen = times["deliver_at"]
+    else:
+        ident = getattr(customer, channel) if customer else None
+        if ident is None:
+            return times
+        # Telegram reports no delivery at all: the customer just sees it (and may answer).
+        seen = now + (ident.delivers_after or 0) if channel == "telegram" else None
+        if channel != "telegram" and ident.delivers_after is not None:
+            times["deliver_at"] = seen = now + ident.delivers_after
+            if ident.reads_after is not None:
+                times["read_at"] = seen = seen + ident.reads_after
+    if customer and customer.replies and seen is not None:
+        times["reply_at"] = seen + REPLY_DELAY
+        times["reply_text"] = customer.replies
+    return times
+
+
+def next_stage(row: dict[str, Any], stage: int) -> tuple[str, float] | None:
+    """The simulated event number `stage` of a message (in time order), or None when done."""
+    planned = sorted((row[col], kind) for col, kind in _STAGES if row.get(col) is not None)
+    if stage >= len(planned):
+        return None
+    at, kind = planned[stage]
+    return kind, at
+
+
+class SandboxNetwork:
+    """The simulated platforms: customers, what they received, and the receipts they cause."""
+
+    def __init__(self, config: SandboxConfig, store: SandboxStore, clock: Clock) -> None:
+        self._config = config
+        self._store = store
+        self._clock = clock
+        self._by_phone = {c.phone: c for c in config.customers}
+        self._by_identity: dict[tuple[str, str], SandboxCustomer] = {}
+        for customer in config.customers:
+            for channel in ("vk", "ok", "telegram"):
+                ident = getattr(customer, channel)
+                if ident is not None:
+                    self._by_identity[(channel, ident.user_id)] = customer
+
+    def directory(self, phone: str, now: float) -> list[dict[str, Any]]:
+        """The sandbox customer's messenger accounts, as a client import would give them."""
+        customer = self._by_phone.get(phone)
+        if customer is None:
+            return []
+        found: list[dict[str, Any]] = []
+        for channel in ("vk", "ok", "telegram"):
+            ident = getattr(customer, channel)
+            if ident is not None:
+                active = now - ident.last_active_days * 86400
+                found.append(
+                    {
+                        "channel": channel,
+                        "external_id": ident.user_id,
+                        "last_active_at": active,
+                        "allowed": ident.allowed,
+                    }
+                )
+        return found
+
+    def _customer(self, channel: str, recipient: str) -> SandboxCustomer | None:
+        if channel == "sms":
+            return self._by_phone.get(recipient)
+        return self._by_identity.get((channel, recipient))
+
+    async def deliver(self, message: OutboundMessage) -> SendResult:
+        """Accept a message for a simulated customer, scheduling its receipts and reply."""
+        customer = self._customer(message.channel, message.recipient)
+        if message.channel != "sms" and customer is None:
+            raise RecipientUnreachable(
+                "no such user in the sandbox", channel=message.channel, code="unknown_user"
+            )
+        now = self._clock.now()
+        row: dict[str, Any] = {
+            "leg_key": message.leg_key,
+            "channel": message.channel,
+            "recipient": message.recipient,
+        }
+        row.update(
+            text=message.text,
+            sent_at=now,
+            stage=0,
+            withdrawn=False,
+            **schedule(customer, message.channel, now),
+        )
+        row.setdefault("reply_text", None)
+        first = next_stage(row, 0)
+        row["next_at"] = first[1] if first else None
+        message_id = await self._store.record(row)
+        return SendResult(external_id=f"sbx{message_id}")
+
+    async def withdraw(self, message: OutboundMessage) -> bool:
+        """Delete a message before the customer sees it."""
+        return await self._store.withdraw(message.leg_key)
+
+    async def due_events(self, limit: int = 500) -> tuple[list[ChannelEvent], list[dict[str, Any]]]:
+        """Receipts and replies due now, and the progress to `ack` once they are committed."""
+        events: list[ChannelEvent] = []
+        progress: list[dict[str, Any]] = []
+        for row in await self._store.due(self._clock.now(), limit):
+            step = next_stage(row, row["stage"])
+            if step is not None:
+                events.append(_event(row, *step))
+            after = next_stage(row, row["stage"] + 1)
+            progress.append({"id": row["id"], "stage": row["stage"] + 1, "next_at": after[1] if after else None})
+        return events, progress
+
+    async def ack(self, progress: list[dict[str, Any]]) -> None:
+        """Mark events as handled; unacknowledged ones are emitted again (ingest is idempotent)."""
+        await self._store.advance(progress)
+
+    async def events(self, cursor: str | None = None) -> AsyncIterator[EventBatch]:
+        """Due receipts and replies; a batch is acknowledged when the next one is asked for."""
+        while True:
+            events, progress = await self.due_events()
+            if not progress:
+                await self._clock.sleep(self._config.poll_interval)
+                continue
+            yield EventBatch(events)
+            await self.ack(progress)
+
+
+def _event(row: dict[str, Any], kind: str, ts: float) -> ChannelEvent:
+    channel: Channel = row["channel"]
+    at = datetime.fromtimestamp(ts, UTC)
+    if kind == "reply":
+        return InboundMessage(
+            channel=channel,
+            sender=row["recipient"],
+            text=row["reply_text"],
+            external_id=f"sbx-reply-{row['id']}",
+            at=at,
+        )
+    error = "undeliverable (sandbox)" if kind == "failed" else None
+    return StatusEvent(channel=channel, external_id=f"sbx{row['id']}", status=kind, at=at, error=error)  # type: ignore[arg-type]
+
+
+class SandboxChannel(BaseChannel):
+    """One platform of the sandbox network behind the ordinary channel interface."""
+
+    can_withdraw = True
+
+    def __init__(self, name: Channel, network: SandboxNetwork) -> None:
+        self.name = name
+        self._network = network
+        self.can_withdraw = name != "sms"
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Hand the message to the simulated customer."""
+        return await self._network.deliver(message)
+
+    async def withdraw(self, message: OutboundMessage, external_id: str) -> bool:
+        """Hide an expired messenger message so the customer never sees it and the SMS both."""
+        return await self._network.withdraw(message)

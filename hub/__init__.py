@@ -1,0 +1,1 @@
+"""notifyhub core: API, cascade, dispatch, CLI."""

@@ -1,0 +1,42 @@
+"""Clients and their API keys: created by the operator, resolved on every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.errors import RequestError
+from hub.ids import hash_key, new_api_key, new_id
+from storage.models import ApiKey, Client
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class NewClient:
+    """A created client and its API key (the only time the key is visible)."""
+
+    id: str
+    name: str
+    api_key: str
+
+
+async def create_client(uow: UnitOfWork, name: str, now: float) -> NewClient:
+    """Register a business and issue its first API key."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise RequestError("invalid_field", "name: give 1 to 200 characters")
+    async with uow:
+        if await uow.clients.by_name(name) is not None:
+            raise RequestError("client_exists", f"a client named {name!r} already exists", status=409)
+        key = new_api_key()
+        client = Client(id=new_id("cli"), name=name, created_at=now)
+        await uow.clients.add(
+            client, ApiKey(id=new_id("key"), client_id=client.id, key_hash=hash_key(key), created_at=now)
+        )
+        await uow.commit()
+    return NewClient(client.id, name, key)
+
+
+async def authenticate(uow: UnitOfWork, key: str) -> tuple[Client, str] | None:
+    """The client (and key role) behind a bearer key, or None."""
+    async with uow:
+        return await uow.clients.by_key_hash(hash_key(key))

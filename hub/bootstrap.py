@@ -1,0 +1,98 @@
+"""The composition root: the only place that picks concrete classes for the hub's ports."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bots.base import BaseChannel
+from bots.sandbox import SandboxChannel, SandboxNetwork
+from hub.channels import ChannelRouter
+from hub.clock import Clock, SystemClock
+from hub.config import Config
+from hub.dispatch import Dispatcher
+from hub.ingest import EventIngest
+from hub.notify import Acceptor
+from storage.db import create_engine, session_factory
+from storage.repos.sandbox import SandboxStore
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("notifyhub.hub")
+
+
+@dataclass
+class Hub:
+    """Everything one hub process runs on, wired once and passed around."""
+
+    config: Config
+    engine: AsyncEngine
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    channels: ChannelRouter
+    acceptor: Acceptor
+    ingest: EventIngest
+    network: SandboxNetwork | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def dispatcher(self, name: str = "worker") -> Dispatcher:
+        """A new outbox worker over this hub's database and channels."""
+        return Dispatcher(self.config, self.uow, self.channels, self.clock, name)
+
+    def start_workers(self, count: int | None = None) -> None:
+        """Run `count` dispatchers and the channel event readers in the background."""
+        count = self.config.dispatch.workers if count is None else count
+        self._stop.clear()
+        for n in range(count):
+            task = asyncio.create_task(self.dispatcher(f"worker-{n + 1}").run(self._stop))
+            self._tasks.append(task)
+        if self.network is not None and count:
+            self._tasks.append(asyncio.create_task(self.ingest.run(self.network.events(), self._stop)))
+
+    async def stop_workers(self) -> None:
+        """Let workers finish their round, then stop readers."""
+        self._stop.set()
+        tasks, self._tasks = self._tasks, []
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop background work and release connections."""
+        await self.stop_workers()
+        for adapter in self.channels.all():
+            await adapter.aclose()
+        await self.engine.dispose()
+
+
+def build_hub(
+    config: Config,
+    *,
+    engine: AsyncEngine | None = None,
+    channels: ChannelRouter | None = None,
+    uow_factory: Callable[[], UnitOfWork] | None = None,
+    clock: Clock | None = None,
+) -> Hub:
+    """Wire a hub from configuration; tests pass fakes for any port."""
+    clock = clock or SystemClock()
+    engine = engine or create_engine(
+        config.database.url, pool_size=config.database.pool_size, echo=config.database.echo
+    )
+    sessions = session_factory(engine)
+    uow = uow_factory or (lambda: UnitOfWork(sessions))
+    network = None
+    if config.sandbox.enabled:
+        network = SandboxNetwork(config.sandbox, SandboxStore(sessions), clock)
+    if channels is None:
+        sandbox: dict[str, BaseChannel] = {}
+        if network is not None:
+            sandbox = {name: SandboxChannel(name, network) for name in ("vk", "ok", "telegram", "sms")}
+        channels = ChannelRouter(sandbox)
+    acceptor = Acceptor(config, network.directory if network else None)
+    return Hub(config, engine, uow, clock, channels, acceptor, EventIngest(uow, clock), network)

@@ -1,0 +1,277 @@
+"""Outbox workers: lease due notifications, run the cascade, talk to channels, record the outcome.
+
+One round is three short steps so no transaction is open while a channel is slow:
+  1. decide  (transaction): lease due rows, lock them, run `cascade.advance`, mark legs `sending`;
+  2. send    (no transaction): call the adapters concurrently, withdraw expired messages;
+  3. record  (transaction): store each answer, apply receipts that raced ahead, schedule the next look.
+A worker that dies anywhere leaves leased rows that another worker takes once the lease runs out;
+a leg found `sending` is re-sent with the same leg key, which the platform deduplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bots.base import OutboundMessage, SendResult
+from hub.cascade import (
+    Audience,
+    IdentityView,
+    LegState,
+    Policy,
+    Step,
+    advance,
+    apply_receipt,
+    record_send,
+    summarize,
+)
+from hub.channels import ChannelRouter
+from hub.clock import Clock
+from hub.config import Config
+from hub.errors import ChannelError, ChannelUnavailable
+from hub.phones import mask_phone
+from storage.models import Notification
+from storage.repos.notifications import leg_row
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("notifyhub.dispatch")
+SEND_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class _Send:
+    notification: Notification
+    leg: LegState
+
+
+class Dispatcher:
+    """One outbox worker; run several (in one process or many) to share the work."""
+
+    def __init__(
+        self,
+        config: Config,
+        uow: Callable[[], UnitOfWork],
+        channels: ChannelRouter,
+        clock: Clock,
+        name: str = "worker",
+    ) -> None:
+        self._config = config.dispatch
+        self._uow = uow
+        self._channels = channels
+        self._clock = clock
+        self._name = name
+        self._policy = Policy(
+            activity_days=config.cascade.activity_days,
+            last_leg_watch_seconds=config.cascade.last_leg_watch_seconds,
+            retry_min_delay=config.dispatch.retry_min_delay,
+            retry_max_delay=config.dispatch.retry_max_delay,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, idling briefly when nothing is due."""
+        log.info("%s started", self._name)
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:
+                log.exception("%s round failed; retrying", self._name)
+                busy = 0
+                await self._clock.sleep(1.0)
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._config.poll_interval)
+        log.info("%s stopped", self._name)
+
+    async def run_once(self) -> int:
+        """One round; returns how many notifications it handled."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            ids = await uow.outbox.claim_due(self._config.batch_size, now, now + self._config.lease_seconds)
+            await uow.commit()
+        if not ids:
+            return 0
+        sends, withdraws = await self._decide(ids, now)
+        outcomes = await self._send(sends)
+        await self._withdraw(withdraws)
+        if sends:
+            await self._record(sends, outcomes)
+        return len(ids)
+
+    async def _audiences(self, uow: UnitOfWork, notes: dict[str, Notification]) -> dict[str, Audience]:
+        contacts = await uow.contacts.get_many(n.contact_id for n in notes.values())
+        idents = await uow.contacts.identities(contacts)
+        audiences = {}
+        for nid, note in notes.items():
+            contact = contacts[note.contact_id]
+            views = {
+                i.channel: IdentityView(i.external_id, i.last_active_at, i.allowed)
+                for i in idents.get(contact.id, [])
+            }
+            audiences[nid] = Audience(
+                phone=contact.phone,
+                identities=views,
+                category=note.category,
+                important=note.important,
+                opted_out=contact.opted_out,
+                ownership=contact.ownership,
+            )
+        return audiences
+
+    async def _decide(self, ids: list[str], now: float) -> tuple[list[_Send], list[_Send]]:
+        sends: list[_Send] = []
+        withdraws: list[_Send] = []
+        async with self._uow() as uow:
+            notes = await uow.notifications.lock(ids)
+            legs = await uow.notifications.legs(ids)
+            audiences = await self._audiences(uow, notes)
+            changes = _Changes(now)
+            for nid, note in notes.items():
+                step = advance(tuple(legs[nid]), audiences[nid], now, self._policy)
+                changes.apply(note, legs[nid], step, keep_lease=bool(step.send))
+                sends += [_Send(note, step.legs[i]) for i in step.send]
+                withdraws += [_Send(note, step.legs[i]) for i in step.withdraw]
+            await changes.save(uow)
+            await uow.commit()
+        return sends, withdraws
+
+    async def _send(self, sends: list[_Send]) -> list[SendResult | ChannelError]:
+        return list(await asyncio.gather(*(self._send_one(s) for s in sends)))
+
+    def _message(self, item: _Send) -> OutboundMessage:
+        leg = item.leg
+        return OutboundMessage(
+            leg_key=f"{item.notification.id}.{leg.idx}",
+            channel=leg.channel,  # type: ignore[arg-type]
+            recipient=leg.recipient or "",
+            text=item.notification.text,
+            category=item.notification.category,
+        )
+
+    async def _send_one(self, item: _Send) -> SendResult | ChannelError:
+        leg = item.leg
+        try:
+            adapter = self._channels.adapter(item.notification.client_id, leg.channel)
+            return await asyncio.wait_for(adapter.send(self._message(item)), SEND_TIMEOUT)
+        except ChannelError as e:
+            log.warning("send failed ntf=%s leg=%s to=%s: %r", item.notification.id, leg.idx, _mask(leg), e)
+            return e
+        except TimeoutError:
+            return ChannelUnavailable("send timed out", channel=leg.channel, code="timeout")
+        except Exception as e:  # an adapter bug must not kill the worker: retry later
+            log.exception("adapter crashed ntf=%s leg=%s", item.notification.id, leg.idx)
+            return ChannelUnavailable(
+                f"adapter error: {type(e).__name__}", channel=leg.channel, code="adapter_error"
+            )
+
+    async def _withdraw(self, items: list[_Send]) -> None:
+        for item in items:
+            leg = item.leg
+            try:
+                adapter = self._channels.adapter(item.notification.client_id, leg.channel)
+                if adapter.can_withdraw and leg.external_id:
+                    await adapter.withdraw(self._message(item), leg.external_id)
+            except Exception as e:  # withdrawing is best effort: the next leg goes out anyway
+                log.warning("withdraw failed ntf=%s leg=%s: %r", item.notification.id, leg.idx, e)
+
+    async def _record(self, sends: list[_Send], outcomes: list[SendResult | ChannelError]) -> None:
+        now = self._clock.now()
+        ids = {s.notification.id for s in sends}
+        async with self._uow() as uow:
+            notes = await uow.notifications.lock(ids)
+            legs = await uow.notifications.legs(ids)
+            changes = _Changes(now)
+            for item, outcome in zip(sends, outcomes, strict=True):
+                nid, idx = item.notification.id, item.leg.idx
+                current = legs[nid][idx]
+                if current.status != "sending":
+                    continue
+                answer = (
+                    (outcome.external_id, outcome.status, outcome.units)
+                    if isinstance(outcome, SendResult)
+                    else outcome
+                )
+                legs[nid][idx], event = record_send(current, answer, now, self._policy)
+                changes.events.append(_event(nid, now, event))
+                changes.legs.append(leg_row(nid, legs[nid][idx]))
+            await self._apply_parked(uow, legs, changes)
+            audiences = await self._audiences(uow, notes)
+            for nid, note in notes.items():
+                step = advance(tuple(legs[nid]), audiences[nid], now, self._policy)
+                if step.send:  # the next leg is ready: leave it to the next round
+                    changes.status(note, legs[nid], False)
+                    changes.due[nid] = now
+                else:
+                    changes.apply(note, legs[nid], step, keep_lease=False)
+            await changes.save(uow)
+            await uow.commit()
+
+    async def _apply_parked(
+        self, uow: UnitOfWork, legs: dict[str, list[LegState]], changes: _Changes
+    ) -> None:
+        """Receipts that arrived before their send was recorded."""
+        by_key = {
+            (leg.channel, leg.external_id): (nid, leg.idx)
+            for nid, ls in legs.items()
+            for leg in ls
+            if leg.external_id
+        }
+        for receipt in await uow.notifications.take_receipts(by_key):
+            nid, idx = by_key[(receipt.channel, receipt.external_id)]
+            updated = apply_receipt(legs[nid][idx], receipt.status, receipt.at, receipt.error)
+            if updated is not None:
+                legs[nid][idx] = updated
+                changes.legs.append(leg_row(nid, updated))
+                changes.events.append(_event(nid, receipt.at, ("leg_" + receipt.status, idx, receipt.error)))
+
+
+def _mask(leg: LegState) -> str:
+    return mask_phone(leg.recipient) if leg.channel == "sms" else f"{leg.channel}:{leg.recipient}"
+
+
+def _event(nid: str, at: float, event: tuple[str, int | None, str | None]) -> dict[str, Any]:
+    kind, leg, detail = event
+    return {"notification_id": nid, "at": at, "kind": kind, "leg": leg, "detail": detail}
+
+
+class _Changes:
+    """Rows a round writes back, collected so each table gets one batched statement."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.legs: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []
+        self.due: dict[str, float] = {}
+        self.done: list[str] = []
+
+    def status(self, note: Notification, legs: list[LegState], final: bool) -> None:
+        status, cost = summarize(legs)
+        if status != note.status or cost != note.cost_minor or final != note.final:
+            self.notes.append(
+                {"id": note.id, "status": status, "cost_minor": cost, "final": final, "updated_at": self.now}
+            )
+            if final:
+                self.events.append(_event(note.id, self.now, ("final_" + status, None, None)))
+
+    def apply(self, note: Notification, before: list[LegState], step: Step, keep_lease: bool) -> None:
+        for old, new in zip(before, step.legs, strict=True):
+            if new != old:
+                self.legs.append(leg_row(note.id, new))
+        self.events += [_event(note.id, self.now, e) for e in step.events]
+        self.status(note, list(step.legs), step.final)
+        if step.final:
+            self.done.append(note.id)
+        elif not keep_lease:
+            assert step.due_at is not None
+            self.due[note.id] = step.due_at
+
+    async def save(self, uow: UnitOfWork) -> None:
+        await uow.notifications.save_legs(self.legs)
+        await uow.notifications.add_events(self.events)
+        await uow.notifications.save_status(self.notes)
+        await uow.outbox.reschedule(self.due)
+        await uow.outbox.remove(self.done)

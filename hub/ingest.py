@@ -1,0 +1,138 @@
+"""Channel events into the database: receipts move legs, replies are stored once.
+
+Receipts whose send is not recorded yet (the platform was faster than our commit) are parked
+and applied by the dispatcher when it records the send, so no receipt is lost to that race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from bots.base import ChannelEvent, EventBatch, InboundMessage, StatusEvent
+from hub.cascade import LegState, apply_receipt, summarize
+from hub.clock import Clock
+from hub.ids import new_id
+from storage.repos.notifications import leg_row
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("notifyhub.ingest")
+REPLY_WINDOW = 7 * 86400
+
+
+class EventIngest:
+    """Applies batches of channel events in one transaction each."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def apply(self, events: list[ChannelEvent]) -> None:
+        """Commit the effect of these events (idempotent: a repeated event changes nothing)."""
+        receipts = [e for e in events if isinstance(e, StatusEvent)]
+        replies = [e for e in events if isinstance(e, InboundMessage)]
+        async with self._uow() as uow:
+            if receipts:
+                await self._receipts(uow, receipts)
+            for reply in replies:
+                await self._reply(uow, reply)
+            await uow.commit()
+
+    async def _receipts(self, uow: UnitOfWork, receipts: list[StatusEvent]) -> None:
+        now = self._clock.now()
+        by_channel: dict[str, list[StatusEvent]] = defaultdict(list)
+        for r in receipts:
+            by_channel[r.channel].append(r)
+        matched: dict[str, list[tuple[int, StatusEvent]]] = defaultdict(list)
+        parked: list[dict[str, Any]] = []
+        for channel, items in by_channel.items():
+            known = await uow.notifications.legs_by_external(channel, {r.external_id for r in items})
+            for r in items:
+                if r.external_id in known:
+                    nid, leg = known[r.external_id]
+                    matched[nid].append((leg.idx, r))
+                else:
+                    at = r.at.timestamp()
+                    parked.append(
+                        {
+                            "channel": channel,
+                            "external_id": r.external_id,
+                            "status": r.status,
+                            "at": at,
+                            "error": r.error,
+                        }
+                    )
+        await uow.notifications.park_receipts(parked)
+        if not matched:
+            return
+        notes = await uow.notifications.lock(matched)
+        legs = await uow.notifications.legs(matched)
+        leg_rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        summaries: list[dict[str, Any]] = []
+        for nid, hits in matched.items():
+            current: list[LegState] = legs[nid]
+            for idx, r in hits:
+                updated = apply_receipt(current[idx], r.status, r.at.timestamp(), r.error)
+                if updated is not None:
+                    current[idx] = updated
+                    leg_rows.append(leg_row(nid, updated))
+                    events.append(
+                        {
+                            "notification_id": nid,
+                            "at": r.at.timestamp(),
+                            "kind": "leg_" + r.status,
+                            "leg": idx,
+                            "detail": r.error,
+                        }
+                    )
+            note = notes[nid]
+            status, cost = summarize(current)
+            if (status, cost) != (note.status, note.cost_minor):
+                summaries.append(
+                    {"id": nid, "status": status, "cost_minor": cost, "final": note.final, "updated_at": now}
+                )
+        await uow.notifications.save_legs(leg_rows)
+        await uow.notifications.add_events(events)
+        await uow.notifications.save_status(summaries)
+        await uow.outbox.poke([nid for nid, n in notes.items() if not n.final], now)
+
+    async def _reply(self, uow: UnitOfWork, reply: InboundMessage) -> None:
+        """Store a customer's message with the client whose notification it most likely answers."""
+        at = reply.at.timestamp()
+        owners = await uow.contacts.clients_of_identity(reply.channel, reply.sender)
+        best: tuple[str, str, str | None] | None = None
+        for client_id, contact_id in owners:
+            answered = await uow.inbound.answered(client_id, contact_id, reply.channel, at - REPLY_WINDOW)
+            if best is None or (answered is not None and (best[2] is None or answered > best[2])):
+                best = (client_id, contact_id, answered)
+        if best is None:
+            log.info("reply from an unknown %s identity dropped", reply.channel)
+            return
+        client_id, contact_id, answered = best
+        await uow.contacts.touch(client_id, reply.channel, reply.sender, at)
+        row: dict[str, Any] = {
+            "id": new_id("msg"),
+            "client_id": client_id,
+            "contact_id": contact_id,
+            "notification_id": answered,
+        }
+        row.update(channel=reply.channel, external_id=reply.external_id, text=reply.text, at=at)
+        if not await uow.inbound.add(row):
+            log.debug("duplicate %s message ignored", reply.channel)
+
+    async def run(self, source: AsyncIterator[EventBatch], stop: asyncio.Event) -> None:
+        """Consume a channel's event stream until `stop`; a failed batch is retried, never skipped."""
+        async for batch in source:
+            while not stop.is_set():
+                try:
+                    await self.apply(batch.events)
+                    break
+                except Exception:
+                    log.exception("applying %d channel events failed; retrying", len(batch.events))
+                    await self._clock.sleep(1.0)
+            if stop.is_set():
+                return

@@ -1,0 +1,111 @@
+"""Request bodies of the HTTP API: strict, unknown fields refused; also the source of /openapi.json."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hub.errors import RequestError
+
+ChannelName = Literal["vk", "ok", "telegram", "sms"]
+Category = Literal["otp", "transactional", "service", "marketing"]
+Context = Literal["survey", "promo", "delivery", "order_status", "payment", "appointment"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class TemplateIn(_Body):
+    """A template submitted for moderation."""
+
+    name: str = Field(min_length=1, max_length=200)
+    text: str = Field(max_length=10_000)
+    category: Category
+    context: Context | None = None
+    important: bool = False
+
+
+class Decision(_Body):
+    """An operator's moderation decision."""
+
+    status: Literal["approved", "rejected"]
+    reason: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _reason_for_rejection(self) -> Decision:
+        if self.status == "rejected" and not self.reason:
+            raise ValueError("a rejection needs a reason")
+        return self
+
+
+class Recipient(_Body):
+    """Who gets the notification: exactly one of a phone number or a messenger id."""
+
+    phone: str | None = Field(default=None, max_length=32)
+    vk_user_id: str | None = Field(default=None, max_length=32, pattern=r"^\d+$")
+    ok_user_id: str | None = Field(default=None, max_length=64)
+    telegram_chat_id: str | None = Field(default=None, max_length=32, pattern=r"^-?\d+$")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Recipient:
+        given = [k for k, v in self.model_dump().items() if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of phone, vk_user_id, ok_user_id, telegram_chat_id")
+        return self
+
+
+class RouteLeg(_Body):
+    """One step of a route: a channel, how long to wait for it, and what counts as success."""
+
+    channel: ChannelName
+    ttl: int | None = Field(default=None, ge=15, le=86400)
+    until: Literal["sent", "delivered", "read"] | None = None
+
+
+class NotifyIn(_Body):
+    """One notification request."""
+
+    to: Recipient
+    template_id: str = Field(min_length=1, max_length=64)
+    params: dict[str, str | int | float] = Field(default_factory=dict)
+    route: list[RouteLeg] | None = Field(default=None, min_length=1, max_length=4)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    action_at: Annotated[datetime | None, Field(strict=False)] = None
+    reference: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _route_channels_once(self) -> NotifyIn:
+        if self.route:
+            channels = [leg.channel for leg in self.route]
+            if len(set(channels)) != len(channels):
+                raise ValueError("each channel may appear once in a route")
+        return self
+
+
+class BatchIn(_Body):
+    """Up to 1,000 notification requests; each item is validated on its own."""
+
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+def parse(model: type[_Body], data: Any) -> Any:
+    """Validate `data` against `model`, turning the first problem into one readable 422."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise invalid(e) from e
+
+
+def invalid(error: ValidationError) -> RequestError:
+    """A `RequestError` naming the first invalid field and why."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    if first["type"] == "extra_forbidden":
+        return RequestError("unknown_field", f"{where}: unknown field")
+    if first["type"] == "missing":
+        return RequestError("missing_field", f"{where}: this field is required")
+    message = first["msg"].removeprefix("Value error, ")
+    return RequestError("invalid_field", f"{where}: {message}")

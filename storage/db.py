@@ -1,0 +1,57 @@
+"""Engine creation for both supported databases and the small dialect differences between them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.dml import Insert
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine: SQLite in WAL mode with a busy timeout, or PostgreSQL via asyncpg."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            poolclass=NullPool if ":memory:" not in url else None,
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql":
+        url = str(parsed.set(drivername="postgresql+asyncpg"))
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (the unit of work commits explicitly)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def insert_ignore(session: AsyncSession, model: type[Any], *conflict: str) -> Insert:
+    """INSERT that skips rows whose unique key already exists, on either dialect."""
+    if is_postgres(session):
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=list(conflict) or None)
+    return sqlite.insert(model).on_conflict_do_nothing(index_elements=list(conflict) or None)
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    """True on PostgreSQL, where row locks and SKIP LOCKED are available."""
+    return session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,215 @@
+"""Tables of the hub. Timestamps are UNIX seconds (float) so SQLite and PostgreSQL agree exactly."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Boolean, Double, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base; `type_annotation_map` keeps column types the same on both databases."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        float: Double(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Client(Base):
+    """A business tenant."""
+
+    __tablename__ = "clients"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[float]
+    #: Per-channel prices in minor units (kopecks); missing channels use the config defaults.
+    prices: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    default_route: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    action_max_age_days: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class ApiKey(Base):
+    """A hashed API key; the plain key is shown once at creation."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="client")
+    created_at: Mapped[float]
+    revoked_at: Mapped[float | None] = mapped_column(default=None)
+
+
+class Template(Base):
+    """A message template with its moderation state."""
+
+    __tablename__ = "templates"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(16))
+    context: Mapped[str | None] = mapped_column(String(16), default=None)
+    important: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    checks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float]
+    moderated_at: Mapped[float | None] = mapped_column(default=None)
+
+
+class Contact(Base):
+    """One customer of one client."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("client_id", "phone"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    ownership: Mapped[str] = mapped_column(String(16), default="verified")
+    created_at: Mapped[float]
+
+
+class Identity(Base):
+    """A contact's account on one messenger, with what the cascade needs to know about it."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("client_id", "channel", "external_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    last_active_at: Mapped[float | None] = mapped_column(default=None)
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    linked_at: Mapped[float]
+
+
+class Notification(Base):
+    """A rendered template on its way to one contact along a route of legs."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("client_id", "idempotency_key"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("templates.id"))
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(16))
+    important: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    cost_minor: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    reference: Mapped[str | None] = mapped_column(String(200), default=None)
+    action_at: Mapped[float | None] = mapped_column(default=None)
+    created_at: Mapped[float]
+    updated_at: Mapped[float]
+
+
+class Leg(Base):
+    """One channel attempt of a notification."""
+
+    __tablename__ = "legs"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "idx"),
+        Index("ix_legs_external", "channel", "external_id"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    notification_id: Mapped[str] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    ttl: Mapped[int | None] = mapped_column(Integer, default=None)
+    until: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    recipient: Mapped[str | None] = mapped_column(String(64), default=None)
+    price_minor: Mapped[int] = mapped_column(Integer, default=0)
+    units: Mapped[int] = mapped_column(Integer, default=1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[float | None] = mapped_column(default=None)
+    started_at: Mapped[float | None] = mapped_column(default=None)
+    expires_at: Mapped[float | None] = mapped_column(default=None)
+    sent_at: Mapped[float | None] = mapped_column(default=None)
+    delivered_at: Mapped[float | None] = mapped_column(default=None)
+    read_at: Mapped[float | None] = mapped_column(default=None)
+    external_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class NotificationEvent(Base):
+    """The timeline of a notification, newest last."""
+
+    __tablename__ = "notification_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notification_id: Mapped[str] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[float]
+    kind: Mapped[str] = mapped_column(String(32))
+    leg: Mapped[int | None] = mapped_column(Integer, default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class OutboxItem(Base):
+    """When a notification next needs the dispatcher; workers lease rows so each is handled once."""
+
+    __tablename__ = "outbox"
+    notification_id: Mapped[str] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    due_at: Mapped[float] = mapped_column(index=True)
+    claimed_until: Mapped[float | None] = mapped_column(default=None)
+
+
+class PendingReceipt(Base):
+    """A receipt that arrived before its send was recorded; applied when the send is."""
+
+    __tablename__ = "pending_receipts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[float]
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    __table_args__ = (Index("ix_pending_receipts_external", "channel", "external_id"),)
+
+
+class InboundMessage(Base):
+    """A customer's message to a client, stored once per platform message id."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("client_id", "channel", "external_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    notification_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[float]
+
+
+class SandboxMessage(Base):
+    """What the simulated network received, keyed by the leg so a resend is deduplicated."""
+
+    __tablename__ = "sandbox_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    leg_key: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[float]
+    #: Scheduled receipts: the next one due is emitted by the sandbox's event stream.
+    deliver_at: Mapped[float | None] = mapped_column(default=None)
+    read_at: Mapped[float | None] = mapped_column(default=None)
+    fail_at: Mapped[float | None] = mapped_column(default=None)
+    reply_at: Mapped[float | None] = mapped_column(default=None)
+    reply_text: Mapped[str | None] = mapped_column(Text, default=None)
+    next_at: Mapped[float | None] = mapped_column(default=None, index=True)
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)

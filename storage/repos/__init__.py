@@ -1,0 +1,1 @@
+"""One narrow repository per aggregate."""

@@ -1,0 +1,77 @@
+"""The per-client contact directory: phones, messenger identities, activity."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import insert_ignore
+from storage.models import Contact, Identity
+
+
+class ContactRepo:
+    """Contacts and identities, read and written in batches on the notify path."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_phones(self, client_id: str, phones: Iterable[str]) -> dict[str, Contact]:
+        """Existing contacts of a client keyed by phone."""
+        wanted = set(phones)
+        if not wanted:
+            return {}
+        stmt = select(Contact).where(Contact.client_id == client_id, Contact.phone.in_(wanted))
+        return {c.phone: c for c in (await self._session.execute(stmt)).scalars() if c.phone}
+
+    async def by_identity(self, client_id: str, channel: str, external_ids: Iterable[str]) -> dict[str, str]:
+        """Contact ids keyed by a messenger identity."""
+        wanted = set(external_ids)
+        if not wanted:
+            return {}
+        stmt = select(Identity.external_id, Identity.contact_id).where(
+            Identity.client_id == client_id, Identity.channel == channel, Identity.external_id.in_(wanted)
+        )
+        return {ext: cid for ext, cid in (await self._session.execute(stmt)).all()}
+
+    async def add_many(self, contacts: list[dict[str, Any]], identities: list[dict[str, Any]]) -> None:
+        """Insert contacts and identities, skipping any a concurrent request created first."""
+        if contacts:
+            await self._session.execute(insert_ignore(self._session, Contact), contacts)
+        if identities:
+            await self._session.execute(insert_ignore(self._session, Identity), identities)
+
+    async def get_many(self, contact_ids: Iterable[str]) -> dict[str, Contact]:
+        """Contacts by id."""
+        stmt = select(Contact).where(Contact.id.in_(set(contact_ids)))
+        return {c.id: c for c in (await self._session.execute(stmt)).scalars()}
+
+    async def identities(self, contact_ids: Iterable[str]) -> dict[str, list[Identity]]:
+        """Every identity of these contacts."""
+        found: dict[str, list[Identity]] = defaultdict(list)
+        stmt = select(Identity).where(Identity.contact_id.in_(set(contact_ids)))
+        for ident in (await self._session.execute(stmt)).scalars():
+            found[ident.contact_id].append(ident)
+        return found
+
+    async def touch(self, client_id: str, channel: str, external_id: str, at: float) -> None:
+        """Record that the customer was active on this messenger (they wrote to us)."""
+        await self._session.execute(
+            update(Identity)
+            .where(
+                Identity.client_id == client_id,
+                Identity.channel == channel,
+                Identity.external_id == external_id,
+            )
+            .values(last_active_at=at)
+        )
+
+    async def clients_of_identity(self, channel: str, external_id: str) -> list[tuple[str, str]]:
+        """(client id, contact id) pairs that know this messenger identity."""
+        stmt = select(Identity.client_id, Identity.contact_id).where(
+            Identity.channel == channel, Identity.external_id == external_id
+        )
+        return [(a, b) for a, b in (await self._session.execute(stmt)).all()]

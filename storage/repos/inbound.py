@@ -1,0 +1,56 @@
+"""Customers' inbound messages (the thread store grows from here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import insert_ignore
+from storage.models import InboundMessage, Leg, Notification
+
+
+class InboundRepo:
+    """Stores each platform message once and finds the notification it answers."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, row: dict[str, Any]) -> bool:
+        """Store a message; False when the same platform message was stored before."""
+        stmt = insert_ignore(self._session, InboundMessage, "client_id", "channel", "external_id")
+        result = await self._session.execute(stmt.values(row))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def answered(self, client_id: str, contact_id: str, channel: str, since: float) -> str | None:
+        """The latest notification sent to this contact on this channel since `since`."""
+        stmt = (
+            select(Notification.id)
+            .join(Leg, and_(Leg.notification_id == Notification.id, Leg.channel == channel))
+            .where(
+                Notification.client_id == client_id,
+                Notification.contact_id == contact_id,
+                Leg.sent_at.is_not(None),
+                Leg.sent_at >= since,
+            )
+            .order_by(Leg.sent_at.desc())
+            .limit(1)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def for_contact(self, contact_id: str) -> list[InboundMessage]:
+        """A contact's messages, oldest first."""
+        stmt = (
+            select(InboundMessage).where(InboundMessage.contact_id == contact_id).order_by(InboundMessage.at)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def for_notification(self, notification_id: str) -> list[InboundMessage]:
+        """Replies linked to one notification."""
+        stmt = (
+            select(InboundMessage)
+            .where(InboundMessage.notification_id == notification_id)
+            .order_by(InboundMessage.at)
+        )
+        return list((await self._session.execute(stmt)).scalars())

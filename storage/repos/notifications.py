@@ -1,0 +1,147 @@
+"""Notifications, their legs and timelines, and receipts waiting for their send to be recorded."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.cascade import LegState
+from storage.db import is_postgres
+from storage.models import Leg, Notification, NotificationEvent, PendingReceipt
+
+_LEG_FIELDS = tuple(f for f in LegState.__dataclass_fields__ if f != "idx")
+
+
+def leg_state(row: Leg) -> LegState:
+    """The cascade's view of a stored leg."""
+    return LegState(idx=row.idx, **{f: getattr(row, f) for f in _LEG_FIELDS})
+
+
+def leg_row(notification_id: str, leg: LegState) -> dict[str, Any]:
+    """A stored leg's columns from the cascade's view."""
+    row = {f: getattr(leg, f) for f in _LEG_FIELDS}
+    row.update(id=f"{notification_id}.{leg.idx}", notification_id=notification_id, idx=leg.idx)
+    return row
+
+
+class NotificationRepo:
+    """Writes notifications in batches and hands the dispatcher consistent snapshots of them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_idempotency(self, client_id: str, keys: Iterable[str]) -> dict[str, Notification]:
+        """Notifications already accepted under these idempotency keys."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        stmt = select(Notification).where(
+            Notification.client_id == client_id, Notification.idempotency_key.in_(wanted)
+        )
+        return {
+            n.idempotency_key: n for n in (await self._session.execute(stmt)).scalars() if n.idempotency_key
+        }
+
+    async def add_many(
+        self, notifications: list[dict[str, Any]], legs: list[dict[str, Any]], events: list[dict[str, Any]]
+    ) -> None:
+        """Insert accepted notifications with their legs and first timeline entries."""
+        if notifications:
+            await self._session.execute(insert(Notification), notifications)
+            await self._session.execute(insert(Leg), legs)
+        await self.add_events(events)
+
+    async def add_events(self, events: list[dict[str, Any]]) -> None:
+        """Append timeline entries: dicts of notification_id, at, kind, leg, detail."""
+        if events:
+            await self._session.execute(insert(NotificationEvent), events)
+
+    async def get(self, notification_id: str, client_id: str | None = None) -> Notification | None:
+        """A notification, only if it belongs to `client_id` when one is given."""
+        found = await self._session.get(Notification, notification_id)
+        if found is None or (client_id is not None and found.client_id != client_id):
+            return None
+        return found
+
+    async def lock(self, ids: Iterable[str]) -> dict[str, Notification]:
+        """Load notifications, row-locked on PostgreSQL so receipts and workers take turns."""
+        stmt = select(Notification).where(Notification.id.in_(set(ids))).order_by(Notification.id)
+        if is_postgres(self._session):
+            stmt = stmt.with_for_update()
+        return {n.id: n for n in (await self._session.execute(stmt)).scalars()}
+
+    async def legs(self, ids: Iterable[str]) -> dict[str, list[LegState]]:
+        """The legs of these notifications in route order."""
+        found: dict[str, list[LegState]] = defaultdict(list)
+        stmt = select(Leg).where(Leg.notification_id.in_(set(ids))).order_by(Leg.notification_id, Leg.idx)
+        for row in (await self._session.execute(stmt)).scalars():
+            found[row.notification_id].append(leg_state(row))
+        return found
+
+    async def events(self, notification_id: str) -> list[NotificationEvent]:
+        """The timeline of one notification, oldest first."""
+        stmt = (
+            select(NotificationEvent)
+            .where(NotificationEvent.notification_id == notification_id)
+            .order_by(NotificationEvent.id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def save_legs(self, rows: list[dict[str, Any]]) -> None:
+        """Write changed legs back (rows from `leg_row`)."""
+        if rows:
+            await self._session.execute(update(Leg), rows)
+
+    async def save_status(self, rows: list[dict[str, Any]]) -> None:
+        """Write notification summaries: dicts of id, status, final, cost_minor, updated_at."""
+        if rows:
+            await self._session.execute(update(Notification), rows)
+
+    async def legs_by_external(
+        self, channel: str, external_ids: Iterable[str]
+    ) -> dict[str, tuple[str, LegState]]:
+        """Legs a platform's receipts refer to, keyed by the platform's message id."""
+        wanted = set(external_ids)
+        if not wanted:
+            return {}
+        stmt = select(Leg).where(Leg.channel == channel, Leg.external_id.in_(wanted))
+        return {
+            r.external_id: (r.notification_id, leg_state(r))
+            for r in (await self._session.execute(stmt)).scalars()
+            if r.external_id
+        }
+
+    async def park_receipts(self, rows: list[dict[str, Any]]) -> None:
+        """Keep receipts for messages whose send is not recorded yet."""
+        if rows:
+            await self._session.execute(insert(PendingReceipt), rows)
+
+    async def take_receipts(self, keys: Iterable[tuple[str, str]]) -> list[PendingReceipt]:
+        """Remove and return parked receipts for these (channel, external id) pairs."""
+        wanted = set(keys)
+        if not wanted:
+            return []
+        cond = tuple_(PendingReceipt.channel, PendingReceipt.external_id).in_(wanted)
+        rows = list(
+            (
+                await self._session.execute(select(PendingReceipt).where(cond).order_by(PendingReceipt.id))
+            ).scalars()
+        )
+        if rows:
+            await self._session.execute(
+                delete(PendingReceipt).where(PendingReceipt.id.in_([r.id for r in rows]))
+            )
+        return rows
+
+    async def count_by_status(self, client_id: str | None = None) -> dict[str, int]:
+        """Notification counts per status (for reports and the demo summary)."""
+        from sqlalchemy import func
+
+        stmt = select(Notification.status, func.count()).group_by(Notification.status)
+        if client_id is not None:
+            stmt = stmt.where(Notification.client_id == client_id)
+        return {s: int(c) for s, c in (await self._session.execute(stmt)).all()}

@@ -1,0 +1,63 @@
+"""The unit of work: one transaction, its repositories, and an explicit commit.
+
+async with uow:
+    await uow.templates.add(...)
+    await uow.commit()      # without this, leaving the block rolls back
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repos.clients import ClientRepo
+from storage.repos.contacts import ContactRepo
+from storage.repos.inbound import InboundRepo
+from storage.repos.notifications import NotificationRepo
+from storage.repos.outbox import OutboxRepo
+from storage.repos.sandbox import SandboxRepo
+from storage.repos.templates import TemplateRepo
+
+
+class UnitOfWork:
+    """A transaction scope over the repositories; rolls back unless `commit()` was awaited."""
+
+    clients: ClientRepo
+    templates: TemplateRepo
+    contacts: ContactRepo
+    notifications: NotificationRepo
+    outbox: OutboxRepo
+    inbound: InboundRepo
+    sandbox: SandboxRepo
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> UnitOfWork:
+        session = self._session = self._sessions()
+        self.clients = ClientRepo(session)
+        self.templates = TemplateRepo(session)
+        self.contacts = ContactRepo(session)
+        self.notifications = NotificationRepo(session)
+        self.outbox = OutboxRepo(session)
+        self.inbound = InboundRepo(session)
+        self.sandbox = SandboxRepo(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        # close() rolls back anything uncommitted and detaches objects without expiring them
+        await self._session.close()
+        self._session = None
+
+    async def commit(self) -> None:
+        """Make everything done in this block durable."""
+        assert self._session is not None
+        await self._session.commit()
