@@ -37,6 +37,7 @@ class Hub:
     ingest: EventIngest
     network: SandboxNetwork | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _readers: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def dispatcher(self, name: str = "worker") -> Dispatcher:
@@ -51,17 +52,22 @@ class Hub:
             task = asyncio.create_task(self.dispatcher(f"worker-{n + 1}").run(self._stop))
             self._tasks.append(task)
         if self.network is not None and count:
-            self._tasks.append(asyncio.create_task(self.ingest.run(self.network.events(), self._stop)))
+            self._readers.append(asyncio.create_task(self.ingest.run(self.network.events(), self._stop)))
 
     async def stop_workers(self) -> None:
-        """Let workers finish their round, then stop readers."""
+        """Let workers finish their round (leases hand back the rest), then stop event readers.
+
+        Readers are cancelled outright: a batch not yet committed is simply read again later.
+        """
         self._stop.set()
         tasks, self._tasks = self._tasks, []
+        pending: set[asyncio.Task[None]] = set()
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=10)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        readers, self._readers = self._readers, []
+        for task in [*pending, *readers]:
+            task.cancel()
+        await asyncio.gather(*pending, *readers, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Stop background work and release connections."""

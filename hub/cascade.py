@@ -145,7 +145,7 @@ def advance(legs: tuple[LegState, ...], audience: Audience, now: float, policy: 
         last = i == len(draft.legs) - 1
         if leg.status in ("skipped", "failed", "expired", "read"):
             if leg.status == "read":
-                return draft.done(None)
+                return _finish(draft, i)
             continue
         if leg.status == "queued":
             if leg.started_at is not None and leg.expires_at is not None and now >= leg.expires_at:
@@ -173,7 +173,7 @@ def advance(legs: tuple[LegState, ...], audience: Audience, now: float, policy: 
             draft.send.append(i)  # a worker died mid-send: resend with the same leg key
             return draft.done(now)
         if leg.reached:
-            return draft.done(None)
+            return _finish(draft, i)
         assert leg.expires_at is not None
         if now < leg.expires_at:
             return draft.done(leg.expires_at)
@@ -182,6 +182,14 @@ def advance(legs: tuple[LegState, ...], audience: Audience, now: float, policy: 
         draft.legs[i] = replace(leg, status="expired", error="ttl_elapsed")
         draft.events.append(("leg_expired", i, f"not {leg.until} within {leg.ttl}s"))
         draft.withdraw.append(i)
+    return draft.done(None)
+
+
+def _finish(draft: _Draft, reached: int) -> Step:
+    """The notification got through on leg `reached`: later legs are not needed."""
+    for j in range(reached + 1, len(draft.legs)):
+        if draft.legs[j].status == "queued":
+            draft.legs[j] = replace(draft.legs[j], status="skipped", error="not_needed")
     return draft.done(None)
 
 

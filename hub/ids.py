@@ -12,7 +12,7 @@ import time
 def new_id(prefix: str) -> str:
     """A 26-character time-ordered id with a type prefix, e.g. `ntf_01hv...`."""
     raw = int(time.time() * 1000).to_bytes(6, "big") + os.urandom(10)
-    return f"{prefix}_{base64.b32encode(raw).decode().lower().rstrip('=')}"
+    return f"{prefix}_{base64.b32hexencode(raw).decode().lower().rstrip('=')}"
 
 
 def new_api_key() -> str:

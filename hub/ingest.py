@@ -104,10 +104,10 @@ class EventIngest:
         """Store a customer's message with the client whose notification it most likely answers."""
         at = reply.at.timestamp()
         owners = await uow.contacts.clients_of_identity(reply.channel, reply.sender)
-        best: tuple[str, str, str | None] | None = None
+        best: tuple[str, str, tuple[str, float] | None] | None = None
         for client_id, contact_id in owners:
             answered = await uow.inbound.answered(client_id, contact_id, reply.channel, at - REPLY_WINDOW)
-            if best is None or (answered is not None and (best[2] is None or answered > best[2])):
+            if best is None or (answered is not None and (best[2] is None or answered[1] > best[2][1])):
                 best = (client_id, contact_id, answered)
         if best is None:
             log.info("reply from an unknown %s identity dropped", reply.channel)
@@ -118,7 +118,7 @@ class EventIngest:
             "id": new_id("msg"),
             "client_id": client_id,
             "contact_id": contact_id,
-            "notification_id": answered,
+            "notification_id": answered[0] if answered else None,
         }
         row.update(channel=reply.channel, external_id=reply.external_id, text=reply.text, at=at)
         if not await uow.inbound.add(row):

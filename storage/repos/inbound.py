@@ -23,10 +23,12 @@ class InboundRepo:
         result = await self._session.execute(stmt.values(row))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def answered(self, client_id: str, contact_id: str, channel: str, since: float) -> str | None:
-        """The latest notification sent to this contact on this channel since `since`."""
+    async def answered(
+        self, client_id: str, contact_id: str, channel: str, since: float
+    ) -> tuple[str, float] | None:
+        """The latest notification (id, sent at) sent to this contact on this channel since `since`."""
         stmt = (
-            select(Notification.id)
+            select(Notification.id, Leg.sent_at)
             .join(Leg, and_(Leg.notification_id == Notification.id, Leg.channel == channel))
             .where(
                 Notification.client_id == client_id,
@@ -37,7 +39,8 @@ class InboundRepo:
             .order_by(Leg.sent_at.desc())
             .limit(1)
         )
-        return (await self._session.execute(stmt)).scalar_one_or_none()
+        row = (await self._session.execute(stmt)).first()
+        return (row[0], float(row[1])) if row else None
 
     async def for_contact(self, contact_id: str) -> list[InboundMessage]:
         """A contact's messages, oldest first."""

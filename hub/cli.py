@@ -1,0 +1,217 @@
+"""The `notifyhub` command line: serve, worker, demo, clients, templates, send, db upgrade, classify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hub.config import Config, load_config
+from hub.errors import HubError, RequestError
+
+app = typer.Typer(
+    help="notifyhub: two-way business messaging hub.", no_args_is_help=True, add_completion=False
+)
+clients_app = typer.Typer(help="Manage clients (businesses).", no_args_is_help=True)
+templates_app = typer.Typer(help="Submit and moderate templates.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(templates_app, name="templates")
+app.add_typer(db_app, name="db")
+
+ConfigOption = typer.Option(Path("config.yaml"), "--config", "-c", help="Configuration file.")
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one clear line to stderr and give the exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def friendly(func: Callable[..., T]) -> Callable[..., T]:
+    """Turn the hub's errors into one line on stderr and a non-zero exit, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except RequestError as e:
+            raise fail(e.message) from None
+        except HubError as e:
+            raise fail(str(e)) from None
+        except (OperationalError, DBAPIError, OSError) as e:
+            raise fail(f"database unavailable: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+
+    return wrapper
+
+
+def _config(path: Path) -> Config:
+    if path != Path("config.yaml") and not path.exists():
+        raise RequestError("bad_config", f"{path}: no such configuration file")
+    return load_config(path)
+
+
+def _prepare(config: Config) -> None:
+    """Set up logging and, on the embedded SQLite default, bring the schema up to date."""
+    from hub.log import setup_logging
+    from storage.migrate import upgrade
+
+    setup_logging(config.logging.level)
+    if config.database.url.startswith("sqlite"):
+        upgrade(config.database.url)
+
+
+def _run(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(coro())
+
+
+async def _with_hub(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
+    from hub.bootstrap import build_hub
+
+    hub = build_hub(config)
+    try:
+        return await work(hub)
+    finally:
+        await hub.aclose()
+
+
+@app.command()
+@friendly
+def serve(
+    config_path: Path = ConfigOption,
+    no_workers: bool = typer.Option(
+        False, "--no-workers", help="Serve the API only; run `notifyhub worker` elsewhere."
+    ),
+    host: str | None = typer.Option(None, help="Override server.host."),
+    port: int | None = typer.Option(None, help="Override server.port."),
+) -> None:
+    """Run the HTTP API (and the dispatcher, unless --no-workers)."""
+    from aiohttp import web
+
+    from hub.api import HUB, create_app
+    from hub.bootstrap import build_hub
+
+    config = _config(config_path)
+    _prepare(config)
+
+    async def _serve() -> None:
+        application = create_app(build_hub(config), run_workers=not no_workers)
+        runner = web.AppRunner(application)
+        await runner.setup()
+        site = web.TCPSite(runner, host or config.server.host, port or config.server.port)
+        await site.start()
+        typer.echo(f"notifyhub listening on http://{host or config.server.host}:{port or config.server.port}")
+        await _wait_for_signal()
+        await runner.cleanup()
+        await application[HUB].aclose()
+
+    _run(_serve)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@app.command()
+@friendly
+def worker(
+    config_path: Path = ConfigOption,
+    concurrency: int | None = typer.Option(
+        None, help="Dispatchers in this process (default dispatch.workers)."
+    ),
+) -> None:
+    """Run outbox workers (and channel readers) until SIGTERM/SIGINT; in-flight rounds finish first."""
+    config = _config(config_path)
+    _prepare(config)
+
+    async def _work(hub: Any) -> None:
+        hub.start_workers(concurrency if concurrency is not None else max(1, config.dispatch.workers))
+        typer.echo("notifyhub worker running; Ctrl-C to stop", err=True)
+        await _wait_for_signal()
+        await hub.stop_workers()
+
+    _run(lambda: _with_hub(config, _work))
+
+
+@app.command()
+@friendly
+def demo(config_path: Path = ConfigOption) -> None:
+    """Send a notification to every sandbox customer and show what happened to each."""
+    from hub.demo import run_demo
+    from hub.log import setup_logging
+
+    config = _config(config_path)
+    _prepare(config)
+    setup_logging("WARNING")  # the summary is the output; warnings still show
+    _run(lambda: run_demo(config))
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade(config_path: Path = ConfigOption) -> None:
+    """Create or migrate the database schema to the latest version."""
+    from storage.migrate import upgrade
+
+    config = _config(config_path)
+    upgrade(config.database.url)
+    typer.echo("database is up to date")
+
+
+@clients_app.command("create")
+@friendly
+def clients_create(name: str, config_path: Path = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Register a client and print its API key (shown only this once)."""
+    from hub.accounts import create_client
+
+    config = _config(config_path)
+    _prepare(config)
+    created = _run(lambda: _with_hub(config, lambda hub: create_client(hub.uow(), name, hub.clock.now())))
+    if as_json:
+        typer.echo(json.dumps({"id": created.id, "name": created.name, "api_key": created.api_key}))
+    else:
+        typer.echo(f"client {created.name} created: id {created.id}")
+        typer.echo(f"API key (shown once, store it now): {created.api_key}")
+
+
+@clients_app.command("list")
+@friendly
+def clients_list(config_path: Path = ConfigOption, as_json: bool = JsonOption) -> None:
+    """List clients."""
+    config = _config(config_path)
+    _prepare(config)
+
+    async def _list(hub: Any) -> list[dict[str, Any]]:
+        async with hub.uow() as uow:
+            return [{"id": c.id, "name": c.name} for c in await uow.clients.list()]
+
+    found = _run(lambda: _with_hub(config, _list))
+    typer.echo(
+        json.dumps(found) if as_json else "\n".join(f"{c['id']}  {c['name']}" for c in found) or "no clients"
+    )
+
+
+from hub import cli_templates as _cli_templates  # noqa: E402  (registers template and send commands)
+
+_cli_templates.register(app, templates_app)
+
+
+def main() -> None:
+    """Entry point of the `notifyhub` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
