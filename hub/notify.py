@@ -109,9 +109,10 @@ class Acceptor:
                         old = existing[item.idempotency_key]
                         results[n] = Accepted(old.id, old.status, duplicate=True)
                         continue
-                    texts[n] = _check(item, templates.get(item.template_id), client, self._config, now)
+                    text = _check(item, templates.get(item.template_id), client, self._config, now)
                     if item.to.phone is not None:
                         phones[n] = normalize_phone(item.to.phone)
+                    texts[n] = text
                 except RequestError as e:
                     results[n] = e
             todo = [(n, i) for n, i in valid if n in texts]
