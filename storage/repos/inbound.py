@@ -40,7 +40,7 @@ class InboundRepo:
             .limit(1)
         )
         row = (await self._session.execute(stmt)).first()
-        return (row[0], float(row[1])) if row else None
+        return (row[0], row[1] or 0.0) if row else None
 
     async def for_contact(self, contact_id: str) -> list[InboundMessage]:
         """A contact's messages, oldest first."""
