@@ -205,8 +205,11 @@ def clients_list(config_path: Path = ConfigOption, as_json: bool = JsonOption) -
 
 
 from hub import cli_templates as _cli_templates  # noqa: E402  (registers template and send commands)
+from nlu.cli import classify_command, nlu_app  # noqa: E402
 
 _cli_templates.register(app, templates_app)
+app.add_typer(nlu_app, name="nlu")
+app.command("classify")(classify_command)
 
 
 def main() -> None:
