@@ -9,6 +9,7 @@ out of band. What it received is stored (by leg key, so a resend is deduplicated
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ REPLY_DELAY = 1.0
 class SandboxStore(Protocol):
     """Where the network keeps what it received (see `storage.repos.sandbox.SandboxStore`)."""
 
-    async def record(self, row: dict[str, Any]) -> int: ...
+    async def record_many(self, rows: list[dict[str, Any]]) -> dict[str, int]: ...
     async def due(self, now: float, limit: int) -> list[dict[str, Any]]: ...
     async def advance(self, rows: list[dict[str, Any]]) -> None: ...
     async def withdraw(self, leg_key: str) -> bool: ...
@@ -82,6 +83,8 @@ class SandboxNetwork:
         self._store = store
         self._clock = clock
         self._by_phone = {c.phone: c for c in config.customers}
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._flushing: asyncio.Task[None] | None = None
         self._by_identity: dict[tuple[str, str], SandboxCustomer] = {}
         for customer in config.customers:
             for channel in ("vk", "ok", "telegram"):
@@ -137,8 +140,29 @@ class SandboxNetwork:
         row.setdefault("reply_text", None)
         first = next_stage(row, 0)
         row["next_at"] = first[1] if first else None
-        message_id = await self._store.record(row)
-        return SendResult(external_id=f"sbx{message_id}")
+        return SendResult(external_id=f"sbx{await self._record(row)}")
+
+    async def _record(self, row: dict[str, Any]) -> int:
+        """Store a message; sends made in the same loop tick share one transaction."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let every send started in this tick join the batch
+        batch, self._pending, self._flushing = self._pending, [], None
+        try:
+            ids = await self._store.record_many([row for row, _ in batch])
+        except Exception as e:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(e)
+            return
+        for row, future in batch:
+            if not future.done():
+                future.set_result(ids[row["leg_key"]])
 
     async def withdraw(self, message: OutboundMessage) -> bool:
         """Delete a message before the customer sees it."""

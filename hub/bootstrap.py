@@ -17,7 +17,7 @@ from hub.config import Config
 from hub.dispatch import Dispatcher
 from hub.ingest import EventIngest
 from hub.notify import Acceptor
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, is_sqlite, session_factory
 from storage.repos.sandbox import SandboxStore
 from storage.uow import UnitOfWork
 
@@ -53,6 +53,8 @@ class Hub:
             self._tasks.append(task)
         if self.network is not None and count:
             self._readers.append(asyncio.create_task(self.ingest.run(self.network.events(), self._stop)))
+        if count:
+            self._readers.append(asyncio.create_task(self.ingest.reconcile_forever(self._stop)))
 
     async def stop_workers(self) -> None:
         """Let workers finish their round (leases hand back the rest), then stop event readers.
@@ -91,10 +93,11 @@ def build_hub(
         config.database.url, pool_size=config.database.pool_size, echo=config.database.echo
     )
     sessions = session_factory(engine)
-    uow = uow_factory or (lambda: UnitOfWork(sessions))
+    lock = asyncio.Lock() if is_sqlite(engine) else None
+    uow = uow_factory or (lambda: UnitOfWork(sessions, lock))
     network = None
     if config.sandbox.enabled:
-        network = SandboxNetwork(config.sandbox, SandboxStore(sessions), clock)
+        network = SandboxNetwork(config.sandbox, SandboxStore(sessions, lock), clock)
     if channels is None:
         sandbox: dict[str, BaseChannel] = {}
         if network is not None:

@@ -34,8 +34,7 @@ from hub.clock import Clock
 from hub.config import Config
 from hub.errors import ChannelError, ChannelUnavailable
 from hub.phones import mask_phone
-from storage.models import Notification
-from storage.repos.notifications import leg_row
+from storage.repos.notifications import NotificationHead, leg_row
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.dispatch")
@@ -44,7 +43,7 @@ SEND_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class _Send:
-    notification: Notification
+    notification: NotificationHead
     leg: LegState
 
 
@@ -101,7 +100,7 @@ class Dispatcher:
             await self._record(sends, outcomes)
         return len(ids)
 
-    async def _audiences(self, uow: UnitOfWork, notes: dict[str, Notification]) -> dict[str, Audience]:
+    async def _audiences(self, uow: UnitOfWork, notes: dict[str, NotificationHead]) -> dict[str, Audience]:
         contacts = await uow.contacts.get_many(n.contact_id for n in notes.values())
         idents = await uow.contacts.identities(contacts)
         audiences = {}
@@ -248,7 +247,7 @@ class _Changes:
         self.due: dict[str, float] = {}
         self.done: list[str] = []
 
-    def status(self, note: Notification, legs: list[LegState], final: bool) -> None:
+    def status(self, note: NotificationHead, legs: list[LegState], final: bool) -> None:
         status, cost = summarize(legs)
         if status != note.status or cost != note.cost_minor or final != note.final:
             self.notes.append(
@@ -257,7 +256,7 @@ class _Changes:
             if final:
                 self.events.append(_event(note.id, self.now, ("final_" + status, None, None)))
 
-    def apply(self, note: Notification, before: list[LegState], step: Step, keep_lease: bool) -> None:
+    def apply(self, note: NotificationHead, before: list[LegState], step: Step, keep_lease: bool) -> None:
         for old, new in zip(before, step.legs, strict=True):
             if new != old:
                 self.legs.append(leg_row(note.id, new))

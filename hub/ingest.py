@@ -7,20 +7,30 @@ and applied by the dispatcher when it records the send, so no receipt is lost to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from bots.base import ChannelEvent, EventBatch, InboundMessage, StatusEvent
 from hub.cascade import LegState, apply_receipt, summarize
 from hub.clock import Clock
 from hub.ids import new_id
+from storage.models import PendingReceipt
 from storage.repos.notifications import leg_row
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.ingest")
 REPLY_WINDOW = 7 * 86400
+#: How long a receipt may wait for its send to be recorded before it is dropped as unknown.
+PARK_SECONDS = 86400
+
+
+def _receipt(parked: PendingReceipt) -> StatusEvent:
+    at = datetime.fromtimestamp(parked.at, UTC)
+    return StatusEvent(parked.channel, parked.external_id, parked.status, at, parked.error)  # type: ignore[arg-type]
 
 
 class EventIngest:
@@ -123,6 +133,36 @@ class EventIngest:
         row.update(channel=reply.channel, external_id=reply.external_id, text=reply.text, at=at)
         if not await uow.inbound.add(row):
             log.debug("duplicate %s message ignored", reply.channel)
+
+    async def reconcile(self, limit: int = 1000) -> int:
+        """Apply parked receipts whose send has been recorded since; drop hopeless ones. Returns applied."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            parked = await uow.notifications.parked(limit)
+            if not parked:
+                return 0
+            known: set[tuple[str, str]] = set()
+            for channel in {p.channel for p in parked}:
+                ids = {p.external_id for p in parked if p.channel == channel}
+                known |= {(channel, ext) for ext in await uow.notifications.legs_by_external(channel, ids)}
+            ready = [p for p in parked if (p.channel, p.external_id) in known]
+            stale = [p for p in parked if p not in ready and now - p.at > PARK_SECONDS]
+            if stale:
+                log.warning("dropping %d receipts that never matched a sent message", len(stale))
+            await uow.notifications.drop_receipts(p.id for p in [*ready, *stale])
+            await self._receipts(uow, [_receipt(p) for p in ready])
+            await uow.commit()
+        return len(ready)
+
+    async def reconcile_forever(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        """Reconcile parked receipts every `interval` seconds until `stop`."""
+        while not stop.is_set():
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("reconciling parked receipts failed; will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
 
     async def run(self, source: AsyncIterator[EventBatch], stop: asyncio.Event) -> None:
         """Consume a channel's event stream until `stop`; a failed batch is retried, never skipped."""

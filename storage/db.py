@@ -8,7 +8,6 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.dml import Insert
 
 
@@ -16,13 +15,11 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     """An async engine: SQLite in WAL mode with a busy timeout, or PostgreSQL via asyncpg."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(
-            url,
-            echo=echo,
-            connect_args={"timeout": 30},
-            poolclass=NullPool if ":memory:" not in url else None,
-        )
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # take the write lock at BEGIN: a read transaction upgraded to a write one later would
+        # fail with SQLITE_BUSY instead of waiting when another process wrote in between
+        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+asyncpg"))
@@ -32,6 +29,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver must not BEGIN on its own: we do, IMMEDIATE
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -50,6 +48,11 @@ def insert_ignore(session: AsyncSession, model: type[Any], *conflict: str) -> In
     if is_postgres(session):
         return postgresql.insert(model).on_conflict_do_nothing(index_elements=list(conflict) or None)
     return sqlite.insert(model).on_conflict_do_nothing(index_elements=list(conflict) or None)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """True for the embedded database, where one writer at a time is the rule."""
+    return engine.dialect.name == "sqlite"
 
 
 def is_postgres(session: AsyncSession) -> bool:

@@ -213,3 +213,25 @@ class SandboxMessage(Base):
     next_at: Mapped[float | None] = mapped_column(default=None, index=True)
     stage: Mapped[int] = mapped_column(Integer, default=0)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Connection(Base):
+    """A client's account on one channel (VK community, OK group, Telegram bot, SMS route)."""
+
+    __tablename__ = "connections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    #: Channel settings including secrets (tokens, passwords): never logged or shown unmasked.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: `callback` (the platform pushes to /channels/...) or `longpoll` (the hub reads a stream).
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="ok")
+    #: Where the long-poll reader resumes (VK ts, Telegram offset), saved after each committed batch.
+    cursor: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_event_at: Mapped[float | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[float]
+    updated_at: Mapped[float]
+    deleted_at: Mapped[float | None] = mapped_column(default=None)

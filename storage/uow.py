@@ -1,5 +1,8 @@
 """The unit of work: one transaction, its repositories, and an explicit commit.
 
+On SQLite a process-wide lock makes units of work take turns (SQLite has one writer at a time,
+and waiting on an asyncio lock is far cheaper than SQLite's sleeping busy handler).
+
 async with uow:
     await uow.templates.add(...)
     await uow.commit()      # without this, leaving the block rolls back
@@ -7,11 +10,13 @@ async with uow:
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.clients import ClientRepo
+from storage.repos.connections import ConnectionRepo
 from storage.repos.contacts import ContactRepo
 from storage.repos.inbound import InboundRepo
 from storage.repos.notifications import NotificationRepo
@@ -30,12 +35,16 @@ class UnitOfWork:
     outbox: OutboxRepo
     inbound: InboundRepo
     sandbox: SandboxRepo
+    connections: ConnectionRepo
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], lock: asyncio.Lock | None = None) -> None:
         self._sessions = sessions
+        self._lock = lock
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._lock is not None:
+            await self._lock.acquire()
         session = self._session = self._sessions()
         self.clients = ClientRepo(session)
         self.templates = TemplateRepo(session)
@@ -44,6 +53,7 @@ class UnitOfWork:
         self.outbox = OutboxRepo(session)
         self.inbound = InboundRepo(session)
         self.sandbox = SandboxRepo(session)
+        self.connections = ConnectionRepo(session)
         return self
 
     async def __aexit__(
@@ -54,8 +64,12 @@ class UnitOfWork:
     ) -> None:
         assert self._session is not None
         # close() rolls back anything uncommitted and detaches objects without expiring them
-        await self._session.close()
-        self._session = None
+        try:
+            await self._session.close()
+        finally:
+            self._session = None
+            if self._lock is not None:
+                self._lock.release()
 
     async def commit(self) -> None:
         """Make everything done in this block durable."""

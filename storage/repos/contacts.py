@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignore
@@ -44,16 +44,18 @@ class ContactRepo:
         if identities:
             await self._session.execute(insert_ignore(self._session, Identity), identities)
 
-    async def get_many(self, contact_ids: Iterable[str]) -> dict[str, Contact]:
-        """Contacts by id."""
-        stmt = select(Contact).where(Contact.id.in_(set(contact_ids)))
-        return {c.id: c for c in (await self._session.execute(stmt)).scalars()}
+    async def get_many(self, contact_ids: Iterable[str]) -> dict[str, Row[Any]]:
+        """Contacts by id, as plain rows (this sits on the dispatch hot path)."""
+        table = Contact.__table__
+        stmt = select(*table.c).where(table.c.id.in_(set(contact_ids)))
+        return {c.id: c for c in (await self._session.execute(stmt)).all()}
 
-    async def identities(self, contact_ids: Iterable[str]) -> dict[str, list[Identity]]:
-        """Every identity of these contacts."""
-        found: dict[str, list[Identity]] = defaultdict(list)
-        stmt = select(Identity).where(Identity.contact_id.in_(set(contact_ids)))
-        for ident in (await self._session.execute(stmt)).scalars():
+    async def identities(self, contact_ids: Iterable[str]) -> dict[str, list[Row[Any]]]:
+        """Every identity of these contacts, as plain rows."""
+        found: dict[str, list[Row[Any]]] = defaultdict(list)
+        table = Identity.__table__
+        stmt = select(*table.c).where(table.c.contact_id.in_(set(contact_ids)))
+        for ident in (await self._session.execute(stmt)).all():
             found[ident.contact_id].append(ident)
         return found
 
@@ -68,6 +70,19 @@ class ContactRepo:
             )
             .values(last_active_at=at)
         )
+
+    async def set_allowed(self, client_id: str, channel: str, external_id: str, allowed: bool) -> bool:
+        """Record whether the customer lets this client message them on a messenger."""
+        result = await self._session.execute(
+            update(Identity)
+            .where(
+                Identity.client_id == client_id,
+                Identity.channel == channel,
+                Identity.external_id == external_id,
+            )
+            .values(allowed=allowed)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def clients_of_identity(self, channel: str, external_id: str) -> list[tuple[str, str]]:
         """(client id, contact id) pairs that know this messenger identity."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.cascade import LegState
@@ -16,8 +17,33 @@ from storage.models import Leg, Notification, NotificationEvent, PendingReceipt
 _LEG_FIELDS = tuple(f for f in LegState.__dataclass_fields__ if f != "idx")
 
 
-def leg_state(row: Leg) -> LegState:
-    """The cascade's view of a stored leg."""
+_LEGS: Table = Leg.__table__  # type: ignore[assignment]
+_LEG_COLUMNS = [_LEGS.c[f] for f in ("notification_id", "idx", *_LEG_FIELDS)]
+_UPDATE_LEG = update(_LEGS).where(_LEGS.c.id == bindparam("b_id"))
+_NOTES: Table = Notification.__table__  # type: ignore[assignment]
+_UPDATE_NOTE = update(_NOTES).where(_NOTES.c.id == bindparam("b_id"))
+
+
+@dataclass(frozen=True)
+class NotificationHead:
+    """What workers and receipts need of a notification (read without ORM overhead)."""
+
+    id: str
+    client_id: str
+    contact_id: str
+    text: str
+    category: str
+    important: bool
+    status: str
+    final: bool
+    cost_minor: int
+
+
+_HEAD_COLUMNS = [_NOTES.c[f] for f in NotificationHead.__dataclass_fields__]
+
+
+def leg_state(row: Any) -> LegState:
+    """The cascade's view of a stored leg (an ORM object or a Core row)."""
     return LegState(idx=row.idx, **{f: getattr(row, f) for f in _LEG_FIELDS})
 
 
@@ -26,6 +52,10 @@ def leg_row(notification_id: str, leg: LegState) -> dict[str, Any]:
     row = {f: getattr(leg, f) for f in _LEG_FIELDS}
     row.update(id=f"{notification_id}.{leg.idx}", notification_id=notification_id, idx=leg.idx)
     return row
+
+
+def _without(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in keys}
 
 
 class NotificationRepo:
@@ -51,14 +81,14 @@ class NotificationRepo:
     ) -> None:
         """Insert accepted notifications with their legs and first timeline entries."""
         if notifications:
-            await self._session.execute(insert(Notification), notifications)
-            await self._session.execute(insert(Leg), legs)
+            await self._session.execute(insert(_NOTES), notifications)
+            await self._session.execute(insert(_LEGS), legs)
         await self.add_events(events)
 
     async def add_events(self, events: list[dict[str, Any]]) -> None:
         """Append timeline entries: dicts of notification_id, at, kind, leg, detail."""
         if events:
-            await self._session.execute(insert(NotificationEvent), events)
+            await self._session.execute(insert(NotificationEvent.__table__), events)  # type: ignore[arg-type]
 
     async def get(self, notification_id: str, client_id: str | None = None) -> Notification | None:
         """A notification, only if it belongs to `client_id` when one is given."""
@@ -67,18 +97,18 @@ class NotificationRepo:
             return None
         return found
 
-    async def lock(self, ids: Iterable[str]) -> dict[str, Notification]:
+    async def lock(self, ids: Iterable[str]) -> dict[str, NotificationHead]:
         """Load notifications, row-locked on PostgreSQL so receipts and workers take turns."""
-        stmt = select(Notification).where(Notification.id.in_(set(ids))).order_by(Notification.id)
+        stmt = select(*_HEAD_COLUMNS).where(_NOTES.c.id.in_(set(ids))).order_by(_NOTES.c.id)
         if is_postgres(self._session):
             stmt = stmt.with_for_update()
-        return {n.id: n for n in (await self._session.execute(stmt)).scalars()}
+        return {r.id: NotificationHead(*r) for r in (await self._session.execute(stmt)).all()}
 
     async def legs(self, ids: Iterable[str]) -> dict[str, list[LegState]]:
         """The legs of these notifications in route order."""
         found: dict[str, list[LegState]] = defaultdict(list)
-        stmt = select(Leg).where(Leg.notification_id.in_(set(ids))).order_by(Leg.notification_id, Leg.idx)
-        for row in (await self._session.execute(stmt)).scalars():
+        stmt = select(*_LEG_COLUMNS).where(_LEGS.c.notification_id.in_(set(ids)))
+        for row in (await self._session.execute(stmt.order_by(_LEGS.c.notification_id, _LEGS.c.idx))).all():
             found[row.notification_id].append(leg_state(row))
         return found
 
@@ -94,12 +124,12 @@ class NotificationRepo:
     async def save_legs(self, rows: list[dict[str, Any]]) -> None:
         """Write changed legs back (rows from `leg_row`)."""
         if rows:
-            await self._session.execute(update(Leg), rows)
+            await self._session.execute(_UPDATE_LEG, [{"b_id": r["id"], **_without(r, "id")} for r in rows])
 
     async def save_status(self, rows: list[dict[str, Any]]) -> None:
         """Write notification summaries: dicts of id, status, final, cost_minor, updated_at."""
         if rows:
-            await self._session.execute(update(Notification), rows)
+            await self._session.execute(_UPDATE_NOTE, [{"b_id": r["id"], **_without(r, "id")} for r in rows])
 
     async def legs_by_external(
         self, channel: str, external_ids: Iterable[str]
@@ -108,17 +138,28 @@ class NotificationRepo:
         wanted = set(external_ids)
         if not wanted:
             return {}
-        stmt = select(Leg).where(Leg.channel == channel, Leg.external_id.in_(wanted))
+        stmt = select(*_LEG_COLUMNS).where(_LEGS.c.channel == channel, _LEGS.c.external_id.in_(wanted))
         return {
             r.external_id: (r.notification_id, leg_state(r))
-            for r in (await self._session.execute(stmt)).scalars()
+            for r in (await self._session.execute(stmt)).all()
             if r.external_id
         }
 
     async def park_receipts(self, rows: list[dict[str, Any]]) -> None:
         """Keep receipts for messages whose send is not recorded yet."""
         if rows:
-            await self._session.execute(insert(PendingReceipt), rows)
+            await self._session.execute(insert(PendingReceipt.__table__), rows)  # type: ignore[arg-type]
+
+    async def parked(self, limit: int) -> list[PendingReceipt]:
+        """The oldest parked receipts."""
+        stmt = select(PendingReceipt).order_by(PendingReceipt.id).limit(limit)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def drop_receipts(self, ids: Iterable[int]) -> None:
+        """Forget parked receipts (applied, or too old to ever match)."""
+        wanted = list(ids)
+        if wanted:
+            await self._session.execute(delete(PendingReceipt).where(PendingReceipt.id.in_(wanted)))
 
     async def take_receipts(self, keys: Iterable[tuple[str, str]]) -> list[PendingReceipt]:
         """Remove and return parked receipts for these (channel, external id) pairs."""

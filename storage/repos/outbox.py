@@ -20,7 +20,7 @@ class OutboxRepo:
     async def add_many(self, rows: list[dict[str, object]]) -> None:
         """Schedule notifications: rows of {notification_id, due_at}."""
         if rows:
-            await self._session.execute(insert(OutboxItem), rows)
+            await self._session.execute(insert(OutboxItem.__table__), rows)  # type: ignore[arg-type]
 
     async def claim_due(self, limit: int, now: float, lease_until: float) -> list[str]:
         """Lease up to `limit` due rows; on PostgreSQL concurrent workers skip each other's rows."""

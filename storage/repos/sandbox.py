@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,14 +19,14 @@ class SandboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(self, row: dict[str, Any]) -> int:
-        """Store a message once per leg key and return its id (the same id for a resend)."""
-        stmt = insert_ignore(self._session, SandboxMessage, "leg_key")
-        await self._session.execute(stmt, [row])
+    async def record_many(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Store messages once per leg key; ids by leg key (the same id for a resend)."""
+        await self._session.execute(insert_ignore(self._session, SandboxMessage, "leg_key"), rows)
+        keys = [row["leg_key"] for row in rows]
         found = await self._session.execute(
-            select(SandboxMessage.id).where(SandboxMessage.leg_key == row["leg_key"])
+            select(SandboxMessage.leg_key, SandboxMessage.id).where(SandboxMessage.leg_key.in_(keys))
         )
-        return int(found.scalar_one())
+        return {key: int(mid) for key, mid in found.all()}
 
     async def due(self, now: float, limit: int) -> list[SandboxMessage]:
         """Messages whose next simulated event is due."""
@@ -61,27 +63,28 @@ class SandboxRepo:
 class SandboxStore:
     """`bots.sandbox.SandboxStore` over the database: each call is its own short transaction."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], lock: asyncio.Lock | None = None) -> None:
         self._sessions = sessions
+        self._lock = lock or contextlib.nullcontext()
 
-    async def record(self, row: dict[str, Any]) -> int:
-        """See `SandboxRepo.record`."""
-        async with self._sessions() as session, session.begin():
-            return await SandboxRepo(session).record(row)
+    async def record_many(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """See `SandboxRepo.record_many`."""
+        async with self._lock, self._sessions() as session, session.begin():
+            return await SandboxRepo(session).record_many(rows)
 
     async def due(self, now: float, limit: int) -> list[dict[str, Any]]:
         """See `SandboxRepo.due`; rows as dicts."""
-        async with self._sessions() as session:
+        async with self._lock, self._sessions() as session:
             rows = await SandboxRepo(session).due(now, limit)
             cols = [c.key for c in SandboxMessage.__table__.columns]
             return [{c: getattr(r, c) for c in cols} for r in rows]
 
     async def advance(self, rows: list[dict[str, Any]]) -> None:
         """See `SandboxRepo.advance`."""
-        async with self._sessions() as session, session.begin():
+        async with self._lock, self._sessions() as session, session.begin():
             await SandboxRepo(session).advance(rows)
 
     async def withdraw(self, leg_key: str) -> bool:
         """See `SandboxRepo.withdraw`."""
-        async with self._sessions() as session, session.begin():
+        async with self._lock, self._sessions() as session, session.begin():
             return await SandboxRepo(session).withdraw(leg_key)
