@@ -177,7 +177,9 @@ class SandboxNetwork:
             if step is not None:
                 events.append(_event(row, *step))
             after = next_stage(row, row["stage"] + 1)
-            progress.append({"id": row["id"], "stage": row["stage"] + 1, "next_at": after[1] if after else None})
+            progress.append(
+                {"id": row["id"], "stage": row["stage"] + 1, "next_at": after[1] if after else None}
+            )
         return events, progress
 
     async def ack(self, progress: list[dict[str, Any]]) -> None:

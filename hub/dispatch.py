@@ -93,11 +93,11 @@ class Dispatcher:
             await uow.commit()
         if not ids:
             return 0
-        sends, withdraws = await self._decide(ids, now)
+        sends, withdraws, audiences = await self._decide(ids, now)
         outcomes = await self._send(sends)
         await self._withdraw(withdraws)
         if sends:
-            await self._record(sends, outcomes)
+            await self._record(sends, outcomes, audiences)
         return len(ids)
 
     async def _audiences(self, uow: UnitOfWork, notes: dict[str, NotificationHead]) -> dict[str, Audience]:
@@ -120,7 +120,9 @@ class Dispatcher:
             )
         return audiences
 
-    async def _decide(self, ids: list[str], now: float) -> tuple[list[_Send], list[_Send]]:
+    async def _decide(
+        self, ids: list[str], now: float
+    ) -> tuple[list[_Send], list[_Send], dict[str, Audience]]:
         sends: list[_Send] = []
         withdraws: list[_Send] = []
         async with self._uow() as uow:
@@ -135,7 +137,7 @@ class Dispatcher:
                 withdraws += [_Send(note, step.legs[i]) for i in step.withdraw]
             await changes.save(uow)
             await uow.commit()
-        return sends, withdraws
+        return sends, withdraws, audiences
 
     async def _send(self, sends: list[_Send]) -> list[SendResult | ChannelError]:
         return list(await asyncio.gather(*(self._send_one(s) for s in sends)))
@@ -154,7 +156,8 @@ class Dispatcher:
         leg = item.leg
         try:
             adapter = self._channels.adapter(item.notification.client_id, leg.channel)
-            return await asyncio.wait_for(adapter.send(self._message(item)), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                return await adapter.send(self._message(item))
         except ChannelError as e:
             log.warning("send failed ntf=%s leg=%s to=%s: %r", item.notification.id, leg.idx, _mask(leg), e)
             return e
@@ -176,7 +179,9 @@ class Dispatcher:
             except Exception as e:  # withdrawing is best effort: the next leg goes out anyway
                 log.warning("withdraw failed ntf=%s leg=%s: %r", item.notification.id, leg.idx, e)
 
-    async def _record(self, sends: list[_Send], outcomes: list[SendResult | ChannelError]) -> None:
+    async def _record(
+        self, sends: list[_Send], outcomes: list[SendResult | ChannelError], audiences: dict[str, Audience]
+    ) -> None:
         now = self._clock.now()
         ids = {s.notification.id for s in sends}
         async with self._uow() as uow:
@@ -197,7 +202,6 @@ class Dispatcher:
                 changes.events.append(_event(nid, now, event))
                 changes.legs.append(leg_row(nid, legs[nid][idx]))
             await self._apply_parked(uow, legs, changes)
-            audiences = await self._audiences(uow, notes)
             for nid, note in notes.items():
                 step = advance(tuple(legs[nid]), audiences[nid], now, self._policy)
                 if step.send:  # the next leg is ready: leave it to the next round

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bots.base import ChannelEvent, EventBatch, InboundMessage, StatusEvent
-from hub.cascade import LegState, apply_receipt, summarize
+from hub.cascade import Audience, LegState, Policy, advance, apply_receipt, summarize
 from hub.clock import Clock
 from hub.ids import new_id
 from storage.models import PendingReceipt
@@ -24,6 +24,8 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.ingest")
 REPLY_WINDOW = 7 * 86400
+#: Nobody in particular: finishing a notification on a receipt needs no contact facts.
+_NOBODY = Audience(phone=None, identities={})
 #: How long a receipt may wait for its send to be recorded before it is dropped as unknown.
 PARK_SECONDS = 86400
 
@@ -83,6 +85,7 @@ class EventIngest:
         leg_rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         summaries: list[dict[str, Any]] = []
+        done: list[str] = []
         for nid, hits in matched.items():
             current: list[LegState] = legs[nid]
             for idx, r in hits:
@@ -100,20 +103,43 @@ class EventIngest:
                         }
                     )
             note = notes[nid]
+            final = note.final
+            if not final:  # the leg reached what it waited for: finish here, saving a worker round
+                step = advance(tuple(current), _NOBODY, now, Policy())
+                if step.final and not (step.send or step.events or step.withdraw):
+                    final = True
+                    leg_rows += [leg_row(nid, b) for a, b in zip(current, step.legs, strict=True) if a != b]
+                    current = list(step.legs)
+                    done.append(nid)
+                    events.append(
+                        {
+                            "notification_id": nid,
+                            "at": now,
+                            "kind": "final_" + summarize(current)[0],
+                            "leg": None,
+                            "detail": None,
+                        }
+                    )
             status, cost = summarize(current)
-            if (status, cost) != (note.status, note.cost_minor):
+            if (status, cost, final) != (note.status, note.cost_minor, note.final):
                 summaries.append(
-                    {"id": nid, "status": status, "cost_minor": cost, "final": note.final, "updated_at": now}
+                    {"id": nid, "status": status, "cost_minor": cost, "final": final, "updated_at": now}
                 )
         await uow.notifications.save_legs(leg_rows)
         await uow.notifications.add_events(events)
         await uow.notifications.save_status(summaries)
-        await uow.outbox.poke([nid for nid, n in notes.items() if not n.final], now)
+        await uow.outbox.remove(done)
+        await uow.outbox.poke([nid for nid, n in notes.items() if not n.final and nid not in done], now)
 
     async def _reply(self, uow: UnitOfWork, reply: InboundMessage) -> None:
         """Store a customer's message with the client whose notification it most likely answers."""
         at = reply.at.timestamp()
         owners = await uow.contacts.clients_of_identity(reply.channel, reply.sender)
+        if reply.channel == "sms":  # an SMS sender is a phone number, not a messenger identity
+            owners += await uow.contacts.clients_of_phone(reply.sender)
+        if reply.connection_id is not None:  # a client's own connection: only that client's contacts
+            owner = await uow.connections.client_of(reply.connection_id)
+            owners = [o for o in owners if o[0] == owner]
         best: tuple[str, str, tuple[str, float] | None] | None = None
         for client_id, contact_id in owners:
             answered = await uow.inbound.answered(client_id, contact_id, reply.channel, at - REPLY_WINDOW)
@@ -138,27 +164,21 @@ class EventIngest:
         """Apply parked receipts whose send has been recorded since; drop hopeless ones. Returns applied."""
         now = self._clock.now()
         async with self._uow() as uow:
-            parked = await uow.notifications.parked(limit)
-            if not parked:
-                return 0
-            known: set[tuple[str, str]] = set()
-            for channel in {p.channel for p in parked}:
-                ids = {p.external_id for p in parked if p.channel == channel}
-                known |= {(channel, ext) for ext in await uow.notifications.legs_by_external(channel, ids)}
-            ready = [p for p in parked if (p.channel, p.external_id) in known]
-            stale = [p for p in parked if p not in ready and now - p.at > PARK_SECONDS]
-            if stale:
-                log.warning("dropping %d receipts that never matched a sent message", len(stale))
-            await uow.notifications.drop_receipts(p.id for p in [*ready, *stale])
+            ready = await uow.notifications.matchable_receipts(limit)
+            await uow.notifications.drop_receipts(p.id for p in ready)
             await self._receipts(uow, [_receipt(p) for p in ready])
+            stale = await uow.notifications.drop_receipts(older_than=now - PARK_SECONDS)
+            if stale:
+                log.warning("dropped %d receipts that never matched a sent message", stale)
             await uow.commit()
         return len(ready)
 
-    async def reconcile_forever(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        """Reconcile parked receipts every `interval` seconds until `stop`."""
+    async def reconcile_forever(self, stop: asyncio.Event, interval: float = 0.5) -> None:
+        """Reconcile parked receipts until `stop`: at once while there are some, else every `interval`."""
         while not stop.is_set():
             try:
-                await self.reconcile()
+                if await self.reconcile():
+                    continue
             except Exception:
                 log.exception("reconciling parked receipts failed; will retry")
             with contextlib.suppress(TimeoutError):

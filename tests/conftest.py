@@ -26,8 +26,8 @@ from tests.fakes.clock import FakeClock
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 TABLES = (
-    "sandbox_messages, inbound_messages, pending_receipts, outbox, notification_events, legs, "
-    "notifications, identities, contacts, templates, api_keys, clients"
+    "connections, sandbox_messages, inbound_messages, pending_receipts, outbox, notification_events, "
+    "legs, notifications, identities, contacts, templates, api_keys, clients"
 )
 
 
@@ -108,3 +108,10 @@ async def hub(db_url: str, clock: FakeClock) -> AsyncIterator[Hub]:
     wired = build_hub(make_config(db_url), clock=clock)
     yield wired
     await wired.aclose()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many PostgreSQL tests passed, so CI can insist they ran."""
+    passed = terminalreporter.stats.get("passed", [])
+    count = sum(1 for report in passed if "postgresql" in report.nodeid.partition("[")[2])
+    terminalreporter.write_line(f"PostgreSQL tests passed: {count}")

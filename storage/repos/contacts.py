@@ -84,6 +84,11 @@ class ContactRepo:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def clients_of_phone(self, phone: str) -> list[tuple[str, str]]:
+        """(client id, contact id) pairs with this phone number (SMS replies)."""
+        stmt = select(Contact.client_id, Contact.id).where(Contact.phone == phone)
+        return [(a, b) for a, b in (await self._session.execute(stmt)).all()]
+
     async def clients_of_identity(self, channel: str, external_id: str) -> list[tuple[str, str]]:
         """(client id, contact id) pairs that know this messenger identity."""
         stmt = select(Identity.client_id, Identity.contact_id).where(

@@ -18,7 +18,8 @@ _LEG_FIELDS = tuple(f for f in LegState.__dataclass_fields__ if f != "idx")
 
 
 _LEGS: Table = Leg.__table__  # type: ignore[assignment]
-_LEG_COLUMNS = [_LEGS.c[f] for f in ("notification_id", "idx", *_LEG_FIELDS)]
+#: LegState's fields in order, then the notification id: rows map onto LegState positionally.
+_LEG_COLUMNS = [_LEGS.c[f] for f in (*LegState.__dataclass_fields__, "notification_id")]
 _UPDATE_LEG = update(_LEGS).where(_LEGS.c.id == bindparam("b_id"))
 _NOTES: Table = Notification.__table__  # type: ignore[assignment]
 _UPDATE_NOTE = update(_NOTES).where(_NOTES.c.id == bindparam("b_id"))
@@ -43,8 +44,8 @@ _HEAD_COLUMNS = [_NOTES.c[f] for f in NotificationHead.__dataclass_fields__]
 
 
 def leg_state(row: Any) -> LegState:
-    """The cascade's view of a stored leg (an ORM object or a Core row)."""
-    return LegState(idx=row.idx, **{f: getattr(row, f) for f in _LEG_FIELDS})
+    """The cascade's view of a stored leg (a row selected with `_LEG_COLUMNS`)."""
+    return LegState(*row[:-1])
 
 
 def leg_row(notification_id: str, leg: LegState) -> dict[str, Any]:
@@ -150,16 +151,34 @@ class NotificationRepo:
         if rows:
             await self._session.execute(insert(PendingReceipt.__table__), rows)  # type: ignore[arg-type]
 
-    async def parked(self, limit: int) -> list[PendingReceipt]:
-        """The oldest parked receipts."""
-        stmt = select(PendingReceipt).order_by(PendingReceipt.id).limit(limit)
+    async def matchable_receipts(self, limit: int) -> list[PendingReceipt]:
+        """Parked receipts whose message is now known (its send was recorded after they arrived)."""
+        known = select(_LEGS.c.id).where(
+            _LEGS.c.channel == PendingReceipt.channel, _LEGS.c.external_id == PendingReceipt.external_id
+        )
+        stmt = select(PendingReceipt).where(known.exists()).order_by(PendingReceipt.id).limit(limit)
         return list((await self._session.execute(stmt)).scalars())
 
-    async def drop_receipts(self, ids: Iterable[int]) -> None:
-        """Forget parked receipts (applied, or too old to ever match)."""
+    async def drop_receipts(self, ids: Iterable[int] = (), *, older_than: float | None = None) -> int:
+        """Forget parked receipts: these ids, or every one that arrived before `older_than`."""
         wanted = list(ids)
-        if wanted:
-            await self._session.execute(delete(PendingReceipt).where(PendingReceipt.id.in_(wanted)))
+        stmt = delete(PendingReceipt)
+        if older_than is not None:
+            stmt = stmt.where(PendingReceipt.at < older_than)
+        elif wanted:
+            stmt = stmt.where(PendingReceipt.id.in_(wanted))
+        else:
+            return 0
+        result = await self._session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def parked_count(self) -> int:
+        """How many receipts wait for their message."""
+        from sqlalchemy import func
+
+        return int(
+            (await self._session.execute(select(func.count()).select_from(PendingReceipt))).scalar_one()
+        )
 
     async def take_receipts(self, keys: Iterable[tuple[str, str]]) -> list[PendingReceipt]:
         """Remove and return parked receipts for these (channel, external id) pairs."""

@@ -14,7 +14,12 @@ from storage.models import Client, Template
 from tests.fakes.clock import FakeClock
 
 SURVEY = "Здравствуйте, #name#! Ваш заказ #order# доставлен. Оцените доставку от 1 до 5."
-ALL_CHANNELS = [{"channel": "vk", "ttl": 15}, {"channel": "ok", "ttl": 15}, {"channel": "telegram", "ttl": 15}, {"channel": "sms"}]
+ALL_CHANNELS = [
+    {"channel": "vk", "ttl": 15},
+    {"channel": "ok", "ttl": 15},
+    {"channel": "telegram", "ttl": 15},
+    {"channel": "sms"},
+]
 
 
 async def new_client(hub: Hub, name: str = "Shop") -> tuple[NewClient, Client]:

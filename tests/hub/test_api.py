@@ -45,7 +45,9 @@ async def error_of(resp: Any, status: int) -> str:
 
 async def count(hub: Hub, model: Any) -> int:
     async with hub.uow() as uow:
-        return int((await uow.notifications._session.execute(select(func.count()).select_from(model))).scalar_one())
+        return int(
+            (await uow.notifications._session.execute(select(func.count()).select_from(model))).scalar_one()
+        )
 
 
 async def template_id(hub: Hub, api: Client, key: str) -> str:
@@ -55,7 +57,12 @@ async def template_id(hub: Hub, api: Client, key: str) -> str:
 
 
 def item(tid: str, **kw: Any) -> dict[str, Any]:
-    body = {"to": {"phone": "+79990000001"}, "template_id": tid, "params": {"order": "77031"}, "action_at": NOW}
+    body = {
+        "to": {"phone": "+79990000001"},
+        "template_id": tid,
+        "params": {"order": "77031"},
+        "action_at": NOW,
+    }
     body.update(kw)
     return body
 
@@ -69,24 +76,40 @@ async def test_health_and_openapi(api: Client) -> None:
 
 async def test_missing_or_wrong_key_is_401(api: Client) -> None:
     assert await error_of(await api.post("/v1/notify", json={}), 401) == "unauthorized"
-    assert await error_of(await api.post("/v1/notify", json={}, headers=auth("nh_wrong")), 401) == "unauthorized"
+    assert (
+        await error_of(await api.post("/v1/notify", json={}, headers=auth("nh_wrong")), 401) == "unauthorized"
+    )
 
 
 async def test_template_submission_and_moderation(api: Client, key: str) -> None:
-    resp = await api.post("/v1/templates", json={"name": "otp", "text": "#code# – ваш код", "category": "otp"}, headers=auth(key))
+    resp = await api.post(
+        "/v1/templates",
+        json={"name": "otp", "text": "#code# – ваш код", "category": "otp"},
+        headers=auth(key),
+    )
     assert resp.status == 201
     created = await resp.json()
     assert created["status"] == "pending" and created["placeholders"] == ["code"]
     got = await (await api.get(f"/v1/templates/{created['id']}", headers=auth(key))).json()
     assert got["id"] == created["id"]
-    empty = await (await api.post("/v1/templates", json={"name": "e", "text": " ", "category": "service"}, headers=auth(key))).json()
+    empty = await (
+        await api.post(
+            "/v1/templates", json={"name": "e", "text": " ", "category": "service"}, headers=auth(key)
+        )
+    ).json()
     assert empty["status"] == "rejected" and "empty" in empty["reason"]
     admin = {"Authorization": "Bearer admin-secret"}
-    resp = await api.post(f"/v1/admin/templates/{created['id']}/decision", json={"status": "approved"}, headers=admin)
+    resp = await api.post(
+        f"/v1/admin/templates/{created['id']}/decision", json={"status": "approved"}, headers=admin
+    )
     assert (await resp.json())["status"] == "approved"
-    resp = await api.post(f"/v1/admin/templates/{created['id']}/decision", json={"status": "rejected"}, headers=admin)
+    resp = await api.post(
+        f"/v1/admin/templates/{created['id']}/decision", json={"status": "rejected"}, headers=admin
+    )
     assert await error_of(resp, 422) == "invalid_field"
-    resp = await api.post(f"/v1/admin/templates/{created['id']}/decision", json={"status": "approved"}, headers=auth(key))
+    resp = await api.post(
+        f"/v1/admin/templates/{created['id']}/decision", json={"status": "approved"}, headers=auth(key)
+    )
     assert await error_of(resp, 401) == "unauthorized"
 
 
@@ -111,17 +134,30 @@ async def test_notify_then_read_back(hub: Hub, api: Client, key: str) -> None:
     assert accepted["status"] == "queued"
     view = await (await api.get(f"/v1/notifications/{accepted['id']}", headers=auth(key))).json()
     assert view["text"] == "Заказ 77031 доставлен."
-    assert [(leg["channel"], leg["ttl"], leg["status"]) for leg in view["legs"]] == [("vk", 3600, "queued"), ("sms", None, "queued")]
-    assert view["cost"] == 0 and view["events"][0]["kind"] == "accepted" and view["reference"] == "order-77031"
+    assert [(leg["channel"], leg["ttl"], leg["status"]) for leg in view["legs"]] == [
+        ("vk", 3600, "queued"),
+        ("sms", None, "queued"),
+    ]
+    assert (
+        view["cost"] == 0 and view["events"][0]["kind"] == "accepted" and view["reference"] == "order-77031"
+    )
 
 
 async def test_idempotency_key_never_sends_twice(hub: Hub, api: Client, key: str) -> None:
     tid = await template_id(hub, api, key)
-    first = await (await api.post("/v1/notify", json=item(tid, idempotency_key="k1"), headers=auth(key))).json()
+    first = await (
+        await api.post("/v1/notify", json=item(tid, idempotency_key="k1"), headers=auth(key))
+    ).json()
     again = await api.post("/v1/notify", json=item(tid, idempotency_key="k1"), headers=auth(key))
     assert again.status == 200
     assert (await again.json()) == {"id": first["id"], "status": "queued", "duplicate": True}
-    batch = {"items": [item(tid, idempotency_key="k1"), item(tid, idempotency_key="k2"), item(tid, idempotency_key="k2")]}
+    batch = {
+        "items": [
+            item(tid, idempotency_key="k1"),
+            item(tid, idempotency_key="k2"),
+            item(tid, idempotency_key="k2"),
+        ]
+    }
     results = (await (await api.post("/v1/notify/batch", json=batch, headers=auth(key))).json())["results"]
     assert results[0]["id"] == first["id"] and results[1]["id"] == results[2]["id"]
     assert await count(hub, Notification) == 2 and await count(hub, OutboxItem) == 2
@@ -161,8 +197,13 @@ async def test_bad_notifications_are_refused_and_nothing_is_written(hub: Hub, ap
         (item(tid, params={"order": ["a"]}), 422, "invalid_field"),
     ]
     for body, status, code in cases:
-        assert await error_of(await api.post("/v1/notify", json=body, headers=auth(key)), status) == code, body
-    assert await error_of(await api.post("/v1/notify", data=b"{not json", headers=auth(key)), 400) == "malformed_json"
+        assert await error_of(await api.post("/v1/notify", json=body, headers=auth(key)), status) == code, (
+            body
+        )
+    assert (
+        await error_of(await api.post("/v1/notify", data=b"{not json", headers=auth(key)), 400)
+        == "malformed_json"
+    )
     assert await error_of(await api.post("/v1/notify", json=[1], headers=auth(key)), 400) == "malformed_json"
     big = b'{"x": "' + b"a" * (1024 * 1024 + 10) + b'"}'
     resp = await api.post("/v1/notify", data=io.BytesIO(big), headers=auth(key))
@@ -173,12 +214,27 @@ async def test_bad_notifications_are_refused_and_nothing_is_written(hub: Hub, ap
 
 async def test_batch_gives_a_result_per_item(hub: Hub, api: Client, key: str) -> None:
     tid = await template_id(hub, api, key)
-    batch = {"items": [item(tid), item(tid, to={"phone": "nope"}), {"junk": 1}, item(tid, to={"phone": "+79990000002"})]}
+    batch = {
+        "items": [
+            item(tid),
+            item(tid, to={"phone": "nope"}),
+            {"junk": 1},
+            item(tid, to={"phone": "+79990000002"}),
+        ]
+    }
     resp = await api.post("/v1/notify/batch", json=batch, headers=auth(key))
     assert resp.status == 202
     body = await resp.json()
     assert (body["accepted"], body["rejected"]) == (2, 2)
-    assert [r.get("error", {}).get("code") for r in body["results"]] == [None, "bad_phone", "missing_field", None]
+    assert [r.get("error", {}).get("code") for r in body["results"]] == [
+        None,
+        "bad_phone",
+        "missing_field",
+        None,
+    ]
     assert await count(hub, Notification) == 2
     too_many = {"items": [item(tid)] * 1001}
-    assert await error_of(await api.post("/v1/notify/batch", json=too_many, headers=auth(key)), 422) == "invalid_field"
+    assert (
+        await error_of(await api.post("/v1/notify/batch", json=too_many, headers=auth(key)), 422)
+        == "invalid_field"
+    )

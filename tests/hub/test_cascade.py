@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hub.cascade import Audience, IdentityView, LegState, Policy, advance, apply_receipt, record_send, summarize
+from hub.cascade import (
+    Audience,
+    IdentityView,
+    LegState,
+    Policy,
+    advance,
+    apply_receipt,
+    record_send,
+    summarize,
+)
 from hub.errors import ChannelRejected, ChannelUnavailable, RecipientUnreachable
 
 NOW = 1_800_000_000.0
@@ -14,7 +23,10 @@ ACTIVE = IdentityView("1001", NOW - 3600)
 
 def route(*legs: tuple[str, int | None]) -> tuple[LegState, ...]:
     until = {"vk": "delivered", "ok": "delivered", "telegram": "sent", "sms": "delivered"}
-    return tuple(LegState(idx=i, channel=c, ttl=t, until=until[c], price_minor=350 if c == "sms" else 90) for i, (c, t) in enumerate(legs))
+    return tuple(
+        LegState(idx=i, channel=c, ttl=t, until=until[c], price_minor=350 if c == "sms" else 90)
+        for i, (c, t) in enumerate(legs)
+    )
 
 
 def audience(**kw: object) -> Audience:

@@ -17,17 +17,24 @@ def test_defaults_are_sqlite_sandbox_and_port_8080() -> None:
     config = load_config(ROOT / "config.yaml", environ={})
     assert config.database.url.startswith("sqlite+aiosqlite")
     assert (config.server.host, config.server.port) == ("127.0.0.1", 8080)
-    assert config.sandbox.enabled and {c.phone for c in config.sandbox.customers} >= {"+79990000001", "+79990000009"}
+    assert config.sandbox.enabled and {c.phone for c in config.sandbox.customers} >= {
+        "+79990000001",
+        "+79990000009",
+    }
 
 
 def test_environment_overrides_nested_keys() -> None:
-    env = {"NOTIFYHUB_DATABASE__URL": "postgresql+asyncpg://h/db", "NOTIFYHUB_SERVER__PORT": "9090", "OTHER": "x"}
+    env = {
+        "NOTIFYHUB_DATABASE__URL": "postgresql+asyncpg://h/db",
+        "NOTIFYHUB_SERVER__PORT": "9090",
+        "OTHER": "x",
+    }
     config = load_config(ROOT / "config.yaml", environ=env)
     assert config.database.url == "postgresql+asyncpg://h/db" and config.server.port == 9090
 
 
 def test_bad_values_name_the_key(tmp_path: Path) -> None:
-    with pytest.raises(RequestError, match="server.port"):
+    with pytest.raises(RequestError, match=r"server\.port"):
         load_config(ROOT / "config.yaml", environ={"NOTIFYHUB_SERVER__PORT": "eighty"})
     bad = tmp_path / "c.yaml"
     bad.write_text("server: [1, 2\n")

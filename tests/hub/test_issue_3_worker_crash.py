@@ -47,7 +47,10 @@ async def test_killed_worker_loses_nothing_and_sends_nothing_twice(db_url: str, 
     try:
         _, client = await new_client(hub)
         template = await approved_template(hub, client.id)
-        items = [notify_item(template.id, PHONES[n % 3], route=ROUTE, idempotency_key=f"k{n}") for n in range(TOTAL)]
+        items = [
+            notify_item(template.id, PHONES[n % 3], route=ROUTE, idempotency_key=f"k{n}")
+            for n in range(TOTAL)
+        ]
         outcomes = await hub.acceptor.accept(hub.uow(), client, list(items), hub.clock.now())
         ids = {o.id for o in outcomes}  # type: ignore[union-attr]
         assert len(ids) == TOTAL
@@ -60,7 +63,9 @@ async def test_killed_worker_loses_nothing_and_sends_nothing_twice(db_url: str, 
             await asyncio.sleep(0.05)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        in_flight = TOTAL - await _scalar(hub, select(func.count()).select_from(Notification).where(Notification.final))
+        in_flight = TOTAL - await _scalar(
+            hub, select(func.count()).select_from(Notification).where(Notification.final)
+        )
         assert in_flight > 0, "the worker finished before it was killed: nothing was tested"
 
         second = _worker(db_url, log)
@@ -74,8 +79,24 @@ async def test_killed_worker_loses_nothing_and_sends_nothing_twice(db_url: str, 
         assert await _scalar(hub, final) == TOTAL, log.read_text()
         async with hub.uow() as uow:
             session = uow.notifications._session
-            finals = Counter((await session.execute(select(NotificationEvent.notification_id).where(NotificationEvent.kind.like("final_%")))).scalars())
-            sent_events = Counter((await session.execute(select(NotificationEvent.notification_id, NotificationEvent.leg).where(NotificationEvent.kind.in_(["leg_sent", "leg_delivered_at_once"])))).all())
+            finals = Counter(
+                (
+                    await session.execute(
+                        select(NotificationEvent.notification_id).where(
+                            NotificationEvent.kind.like("final_%")
+                        )
+                    )
+                ).scalars()
+            )
+            sent_events = Counter(
+                (
+                    await session.execute(
+                        select(NotificationEvent.notification_id, NotificationEvent.leg).where(
+                            NotificationEvent.kind.in_(["leg_sent", "leg_delivered_at_once"])
+                        )
+                    )
+                ).all()
+            )
             received = Counter((await session.execute(select(SandboxMessage.leg_key))).scalars())
             statuses = Counter((await session.execute(select(Notification.status))).scalars())
         assert set(finals) == ids and set(finals.values()) == {1}

@@ -24,14 +24,17 @@ def test_missing_and_unknown_params_are_named() -> None:
 
 
 def test_allowed_examples_pass() -> None:
-    assert failing("не забудьте внести #param1# р. по договору #param2#. детализация счёта: #param3#") == set()
+    assert (
+        failing("не забудьте внести #param1# р. по договору #param2#. детализация счёта: #param3#") == set()
+    )
     assert failing("Ваш заказ #9999 готов к выдаче") == set()
     assert failing("Вчера вы сделали заказ. Расскажите, пожалуйста, все ли вам понравилось?") == set()
 
 
 def test_advertising_before_the_last_sentence_is_flagged() -> None:
     text = (
-        "добрый день! #param1# сгорают 500 бонусов на вашей бонусной карте. бонусами можно оплатить до 25% покупки. "
+        "добрый день! #param1# сгорают 500 бонусов на вашей бонусной карте. "
+        "бонусами можно оплатить до 25% покупки. "
         "узнать баланс бонусной карты можно с помощью бота в нашей группе https://vk.me/"
     )
     assert failing(text) == {"ads_in_tail"}
