@@ -135,11 +135,11 @@ def run_cli(config: Path, *args: str, **kw: Any) -> subprocess.Popen[bytes]:
 
 
 async def measure(
-    kind: str, db_url: str, count_: int, workers: int, concurrency: int, tmp: Path
+    kind: str, db_url: str, count_: int, processes: int, dispatchers: int, concurrency: int, tmp: Path
 ) -> dict[str, Any]:
     port = free_port()
     config = tmp / f"{kind}.yaml"
-    write_config(config, db_url, port, workers)
+    write_config(config, db_url, port, dispatchers)
     subprocess.run(
         [sys.executable, "-m", "hub", "db", "upgrade", "--config", str(config)],
         check=True,
@@ -155,7 +155,10 @@ async def measure(
     key = json.loads(made.stdout)["api_key"]
     # SQLite is one writer at a time: it runs as one process (API and workers), as deployed.
     split = kind != "sqlite"
+    log = (tmp / f"{kind}.log").open("wb")
     procs = [run_cli(config, "serve", "--no-workers") if split else run_cli(config, "serve")]
+    for _ in range(processes if split else 0):
+        procs.append(run_cli(config, "worker", stderr=log))
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_ready(base)
@@ -183,8 +186,8 @@ async def measure(
                 for n in range(start, min(count_, start + 1000))
             ]
             bodies.append(json.dumps({"items": items}).encode())
-        if split:
-            procs.append(run_cli(config, "worker"))
+        while split and (tmp / f"{kind}.log").read_bytes().count(b"running") < processes:
+            await asyncio.sleep(0.1)  # measure work, not the worker's start-up
         started = time.perf_counter()
         accepted = await post_all(base, auth, bodies, concurrency)
         accept_s = time.perf_counter() - started
@@ -200,7 +203,7 @@ async def measure(
         bare = await bare_rate(bodies, concurrency)
         return {
             "db": kind,
-            "processes": "API + worker" if split else "one",
+            "processes": f"API + {processes} worker" if split else "one",
             "n": accepted,
             "accepted/s": accepted / accept_s,
             "dispatched/s": accepted / dispatched_s if dispatched_s else 0.0,
@@ -212,6 +215,7 @@ async def measure(
             proc.terminate()
         for proc in procs:
             proc.wait(30)
+        log.close()
 
 
 async def main() -> None:
@@ -220,7 +224,8 @@ async def main() -> None:
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--count", type=int, default=20000)
-    parser.add_argument("--workers", type=int, default=2, help="dispatchers in the worker process")
+    parser.add_argument("--workers", default="1,2", help="worker processes to try on PostgreSQL, e.g. 1,2,4")
+    parser.add_argument("--dispatchers", type=int, default=2, help="dispatchers per worker process")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent batch posts")
     args = parser.parse_args()
     rows = []
@@ -232,12 +237,15 @@ async def main() -> None:
                     "sqlite",
                     f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
                     args.count,
-                    args.workers,
+                    1,
+                    args.dispatchers,
                     args.concurrency,
                     tmp,
                 )
             )
-        if args.db in ("postgresql", "both"):
+        for processes in (
+            [int(n) for n in args.workers.split(",")] if args.db in ("postgresql", "both") else []
+        ):
             name = f"notifyhub_bench_{uuid.uuid4().hex[:8]}"
             admin = await asyncpg.connect(PG_ADMIN)
             await admin.execute(f'CREATE DATABASE "{name}"')
@@ -245,7 +253,11 @@ async def main() -> None:
                 url = (
                     PG_ADMIN.rpartition("/")[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
                 )
-                rows.append(await measure("postgresql", url, args.count, args.workers, args.concurrency, tmp))
+                rows.append(
+                    await measure(
+                        "postgresql", url, args.count, processes, args.dispatchers, args.concurrency, tmp
+                    )
+                )
             finally:
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 await admin.close()

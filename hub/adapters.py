@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from bots.base import BaseChannel
 from bots.ok import OkChannel, OkConfig
@@ -18,7 +18,7 @@ from storage.models import Connection
 def vk_config(connection: Connection) -> VkConfig:
     """The VK adapter's configuration for a stored connection."""
     s = VkSettings.model_validate(connection.settings)
-    mode = "callback" if connection.mode == "callback" else "longpoll"
+    mode: Literal["callback", "longpoll"] = "callback" if connection.mode == "callback" else "longpoll"
     return VkConfig(
         group_id=s.group_id,
         token=s.token,

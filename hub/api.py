@@ -213,6 +213,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/admin/clients", admin_create_client)
     app.router.add_get("/v1/admin/templates", admin_templates)
     app.router.add_post("/v1/admin/templates/{id}/decision", admin_decide)
+    from hub.api_connections import setup_connection_routes  # imports this module: registered late
+
+    setup_connection_routes(app)  # /v1/admin/connections and the /channels/... ingress
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:

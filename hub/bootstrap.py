@@ -17,6 +17,7 @@ from hub.config import Config
 from hub.dispatch import Dispatcher
 from hub.ingest import EventIngest
 from hub.notify import Acceptor
+from hub.readers import run_connections
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.repos.sandbox import SandboxStore
 from storage.uow import UnitOfWork
@@ -55,6 +56,8 @@ class Hub:
             self._readers.append(asyncio.create_task(self.ingest.run(self.network.events(), self._stop)))
         if count:
             self._readers.append(asyncio.create_task(self.ingest.reconcile_forever(self._stop)))
+        if count:  # connections: periodic reload plus one long-poll reader per pulled connection
+            self._readers.append(asyncio.create_task(run_connections(self, self._stop)))
 
     async def stop_workers(self) -> None:
         """Let workers finish their round (leases hand back the rest), then stop event readers.

@@ -91,6 +91,8 @@ class ChannelRouter:
         self._lock = asyncio.Lock()
         self._uow: Callable[[], UnitOfWork] | None = None
         self._now: Callable[[], float] = lambda: 0.0
+        #: Set by every reload that changed something, so readers start without waiting.
+        self.changed = asyncio.Event()
 
     def connect(self, client_id: str, channel: str, adapter: BaseChannel) -> None:
         """Use `adapter` for this client's messages on `channel` (tests and embedding)."""
@@ -130,16 +132,24 @@ class ChannelRouter:
                     continue
                 if old is not None:
                     stale.append(old.adapter)
-                adapter = GuardedChannel(build_adapter(connection, self._limiters), connection.id, self._broken)
+                built = build_adapter(connection, self._limiters)
+                adapter = GuardedChannel(built, connection.id, self.report_broken)
                 fresh[connection.id] = Link(connection, adapter, print_)
                 log.info("connection %s (%s) ready", connection.id, connection.channel)
             stale += [link.adapter for cid, link in self._links.items() if cid not in fresh]
+            if (
+                stale
+                or fresh.keys() != self._links.keys()
+                or any(fresh[cid].adapter is not self._links[cid].adapter for cid in fresh)
+            ):
+                self.changed.set()
             self._links = fresh
             self._routes = _routes(fresh)
-        for adapter in stale:
-            await adapter.aclose()
+        for old_adapter in stale:
+            await old_adapter.aclose()
 
-    async def _broken(self, connection_id: int, error: ConnectionBroken) -> None:
+    async def report_broken(self, connection_id: int, error: ConnectionBroken) -> None:
+        """Mark the connection broken (status, last_error) and alert at ERROR."""
         if self._uow is None:
             log.error("ALERT connection %s is broken: %s", connection_id, error)
             return

@@ -208,6 +208,9 @@ from hub import cli_templates as _cli_templates  # noqa: E402  (registers templa
 from nlu.cli import classify_command, nlu_app  # noqa: E402
 
 _cli_templates.register(app, templates_app)
+from hub import cli_connections as _cli_connections  # noqa: E402  (registers `connections ...`)
+
+_cli_connections.register(app)
 app.add_typer(nlu_app, name="nlu")
 app.command("classify")(classify_command)
 

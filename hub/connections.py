@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bots.segments import validate_sender
 from hub.errors import RequestError
-from hub.schemas import invalid
 from storage.models import Connection
 from storage.uow import UnitOfWork
 
@@ -94,9 +93,10 @@ def parse_settings(channel: str, raw: dict[str, Any]) -> _Settings:
     try:
         return model.model_validate({k: v for k, v in raw.items() if v is not None})
     except ValidationError as e:
-        error = invalid(e)
-        error.message = f"settings.{error.message}"
-        raise error from None
+        first = e.errors()[0]
+        where = ".".join(["settings", *(str(p) for p in first["loc"])])
+        message = first["msg"].removeprefix("Value error, ")
+        raise RequestError("invalid_field", f"{where}: {message}") from None
     except ValueError as e:  # validate_sender
         raise RequestError("invalid_field", f"settings: {e}") from None
 
@@ -117,16 +117,14 @@ def _check_mode(channel: str, settings: _Settings, mode: Mode) -> None:
         )
 
 
-def mask(value: str) -> str:
-    """A secret as shown to people: its last four characters at most, and only for long ones."""
-    return "****" + value[-4:] if len(value) >= 16 else "****"
+def mask(key: str, value: str) -> str:
+    """A secret as shown to people: long tokens keep their last four characters, nothing else does."""
+    return "****" + value[-4:] if key == "token" and len(value) >= 16 else "****"
 
 
 def connection_view(connection: Connection) -> dict[str, Any]:
     """A connection as the CLI and the API show it: secrets masked, ingress path included."""
-    settings = {
-        k: (mask(str(v)) if k in SECRET_KEYS and v else v) for k, v in connection.settings.items()
-    }
+    settings = {k: (mask(k, str(v)) if k in SECRET_KEYS and v else v) for k, v in connection.settings.items()}
     return {
         "id": connection.id,
         "client_id": connection.client_id,

@@ -1,0 +1,50 @@
+"""Committing what one connection received: receipts and replies, permission changes, the cursor.
+
+Callbacks and long-poll readers both end here. Receipts and replies go through
+`EventIngest.apply`; `PermissionEvent`s (VK message_allow/deny, Telegram block/unblock) set the
+identity's `allowed` flag; the long-poll cursor is saved last, so a crash before it only means
+the batch is read again, and applying a batch twice changes nothing (replies are unique by
+platform message id, receipts and permission flags are idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from bots.base import ChannelEvent
+from bots.events import AnyEvent, PermissionEvent
+from hub.ingest import EventIngest
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("notifyhub.receive")
+
+
+async def commit_events(
+    ingest: EventIngest,
+    uow: Callable[[], UnitOfWork],
+    connection_id: int,
+    events: Sequence[AnyEvent],
+    now: float,
+    *,
+    cursor: str | None = None,
+) -> None:
+    """Make one batch from one connection durable; returns only after everything is committed."""
+    permissions = [e for e in events if isinstance(e, PermissionEvent)]
+    others: list[ChannelEvent] = [e for e in events if not isinstance(e, PermissionEvent)]
+    if others:
+        await ingest.apply(others)
+    async with uow() as work:
+        client_id = await work.connections.client_of(connection_id)
+        for event in permissions if client_id else []:
+            assert client_id is not None
+            known = await work.contacts.set_allowed(client_id, event.channel, event.sender, event.allowed)
+            log.info(
+                "connection %s: %s messages %s%s",
+                connection_id,
+                event.channel,
+                "allowed" if event.allowed else "denied",
+                "" if known else " (unknown identity)",
+            )
+        await work.connections.saw_events(connection_id, now, cursor)
+        await work.commit()
