@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bots.base import BaseChannel
-from bots.ok import OkChannel, OkConfig
 from bots.ratelimit import RateLimiterRegistry
-from bots.smpp import SmppChannel, SmppConfig
-from bots.sms import HttpSmsChannel, SmsGatewayConfig
-from bots.telegram import TelegramChannel, TelegramConfig
-from bots.vk import VkChannel, VkConfig
 from hub.connections import OkSettings, SmsSettings, TelegramSettings, VkSettings, parse_settings
 from storage.models import Connection
+
+if TYPE_CHECKING:  # the platform libraries take seconds to import: only when a connection needs them
+    from bots.smpp import SmppConfig
+    from bots.sms import SmsGatewayConfig
+    from bots.telegram import TelegramConfig
+    from bots.vk import VkConfig
 
 
 def vk_config(connection: Connection) -> VkConfig:
     """The VK adapter's configuration for a stored connection."""
+    from bots.vk import VkConfig
+
     s = VkSettings.model_validate(connection.settings)
     mode: Literal["callback", "longpoll"] = "callback" if connection.mode == "callback" else "longpoll"
     return VkConfig(
@@ -32,12 +35,16 @@ def vk_config(connection: Connection) -> VkConfig:
 
 def telegram_config(connection: Connection) -> TelegramConfig:
     """The Telegram adapter's configuration for a stored connection."""
+    from bots.telegram import TelegramConfig
+
     s = TelegramSettings.model_validate(connection.settings)
     return TelegramConfig(token=s.token, api_base_url=s.api_base_url, webhook_secret=s.webhook_secret)
 
 
 def sms_gateway_config(connection: Connection) -> SmsGatewayConfig:
     """The HTTP gateway adapter's configuration for a stored SMS connection."""
+    from bots.sms import SmsGatewayConfig
+
     s = SmsSettings.model_validate(connection.settings)
     assert s.api_base_url is not None
     return SmsGatewayConfig(
@@ -50,6 +57,8 @@ def sms_gateway_config(connection: Connection) -> SmsGatewayConfig:
 
 
 def _smpp_config(connection: Connection, s: SmsSettings) -> SmppConfig:
+    from bots.smpp import SmppConfig
+
     assert s.host and s.port and s.system_id and s.password is not None
     return SmppConfig(
         host=s.host,
@@ -65,15 +74,25 @@ def build_adapter(connection: Connection, limiters: RateLimiterRegistry) -> Base
     """A fresh adapter for one connection; VK adapters sharing a token share one rate limiter."""
     settings: Any = parse_settings(connection.channel, connection.settings)
     if isinstance(settings, VkSettings):
+        from bots.vk import VkChannel
+
         limiter = limiters.get(settings.token, settings.rate_limit)
         return VkChannel(vk_config(connection), limiter=limiter, connection_id=connection.id)
     if isinstance(settings, OkSettings):
+        from bots.ok import OkChannel, OkConfig
+
         return OkChannel(OkConfig(token=settings.token, api_base_url=settings.api_base_url))
     if isinstance(settings, TelegramSettings):
+        from bots.telegram import TelegramChannel
+
         return TelegramChannel(telegram_config(connection), connection_id=connection.id)
     assert isinstance(settings, SmsSettings)
     if settings.kind == "smpp":
+        from bots.smpp import SmppChannel
+
         return SmppChannel(_smpp_config(connection, settings), connection_id=connection.id)
+    from bots.sms import HttpSmsChannel
+
     return HttpSmsChannel(sms_gateway_config(connection))
 
 

@@ -21,10 +21,6 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bots.events import AnyEvent
-from bots.ok import OkRejection, parse_ok_webhook
-from bots.sms import parse_sms_callback
-from bots.telegram import TelegramRejection, parse_telegram_update
-from bots.vk import VkConfirmation, VkRejection, parse_vk_callback
 from hub.adapters import sms_gateway_config, telegram_config, vk_config
 from hub.api import HUB as HUB_KEY
 from hub.errors import RequestError
@@ -77,6 +73,8 @@ async def _commit(request: web.Request, connection: Connection, events: Sequence
 async def vk_callback(request: web.Request) -> web.Response:
     """VK Callback API: confirmation string, secret check, `ok` once the events are committed."""
     connection = await _connection(request, "vk")
+    from bots.vk import VkConfirmation, VkRejection, parse_vk_callback  # heavy: import on first use
+
     result = parse_vk_callback(await request.read(), vk_config(connection), connection_id=connection.id)
     stats = request.app[INGRESS_STATS]
     if isinstance(result, VkConfirmation):
@@ -92,6 +90,8 @@ async def vk_callback(request: web.Request) -> web.Response:
 async def ok_webhook(request: web.Request) -> web.Response:
     """OK Bot API webhook: 200 after the messages are committed."""
     connection = await _connection(request, "ok")
+    from bots.ok import OkRejection, parse_ok_webhook
+
     result = parse_ok_webhook(await request.read(), connection_id=connection.id)
     stats = request.app[INGRESS_STATS]
     if isinstance(result, OkRejection):
@@ -105,6 +105,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     """Telegram webhook with the secret-token header: 200 after the update is committed."""
     connection = await _connection(request, "telegram")
     config = telegram_config(connection)
+    from bots.telegram import TelegramRejection, parse_telegram_update  # heavy: import on first use
+
     result = parse_telegram_update(await request.read(), request.headers, config, connection_id=connection.id)
     stats = request.app[INGRESS_STATS]
     if isinstance(result, TelegramRejection):
@@ -121,6 +123,8 @@ async def sms_callback(request: web.Request) -> web.Response:
     stats = request.app[INGRESS_STATS]
     if connection.settings.get("kind") == "smpp":
         raise _refuse(stats, "sms", "unknown_connection", "an SMPP route takes no HTTP callbacks", 404)
+    from bots.sms import parse_sms_callback
+
     result = parse_sms_callback(
         await request.read(), sms_gateway_config(connection), connection_id=connection.id
     )
