@@ -25,6 +25,7 @@ from bots.base import (
     SendResult,
     StatusEvent,
 )
+from bots.segments import count_segments
 from hub.clock import Clock
 from hub.config import SandboxConfig, SandboxCustomer
 from hub.errors import RecipientUnreachable
@@ -140,7 +141,8 @@ class SandboxNetwork:
         row.setdefault("reply_text", None)
         first = next_stage(row, 0)
         row["next_at"] = first[1] if first else None
-        return SendResult(external_id=f"sbx{await self._record(row)}")
+        units = count_segments(message.text) if message.channel == "sms" else 1
+        return SendResult(external_id=f"sbx{await self._record(row)}", units=units)
 
     async def _record(self, row: dict[str, Any]) -> int:
         """Store a message; sends made in the same loop tick share one transaction."""

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bots.segments import count_segments
 from hub.accounts import create_client
 from hub.api import create_app
 from hub.bootstrap import build_hub
@@ -70,7 +71,8 @@ def summary(config: Config, rows: list[tuple[Any, dict[str, Any]]], elapsed: flo
     total = sum(v["cost"] for _, v in rows)
     sms_price = config.cascade.prices["sms"]
     reached = via.get("messenger", 0) + via.get("sms", 0)
-    sms_only = reached * sms_price
+    # the same text by SMS: every reached customer, billed per segment (Cyrillic: 70/67 characters)
+    sms_only = sum(count_segments(v["text"]) * sms_price for _, v in rows if reached_by(v["legs"]))
     lines += [
         "",
         f"notifications: {len(rows)}   reached: {reached} (messenger {via.get('messenger', 0)}, "

@@ -47,9 +47,10 @@ async def test_sandbox_customers_cascade_as_documented(hub: Hub, clock: FakeCloc
     assert legs["+79990000008"][:2] == [("vk", "skipped"), ("ok", "read")]
     assert legs["+79990000009"][-1] == ("sms", "failed")
     assert views["+79990000009"]["status"] == "failed"  # type: ignore[index]
-    # pay only for delivered legs: VK 0.90, SMS 3.50, Telegram (no receipts) free
+    # pay only for delivered legs: VK 0.90, SMS 3.50 a segment (this Cyrillic text is 2), Telegram free
     assert views["+79990000001"]["cost"] == 0.9  # type: ignore[index]
-    assert views["+79990000003"]["cost"] == 3.5  # type: ignore[index]
+    assert views["+79990000003"]["cost"] == 7.0  # type: ignore[index]
+    assert views["+79990000003"]["legs"][-1]["price"] == 7.0  # type: ignore[index]
     assert views["+79990000007"]["cost"] == 0  # type: ignore[index]
     assert views["+79990000009"]["cost"] == 0  # type: ignore[index]
     assert [r["text"] for r in views["+79990000004"]["replies"]] == ["СТОП"]  # type: ignore[index]
