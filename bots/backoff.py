@@ -30,6 +30,10 @@ class BackoffConfig:
         if not 0 <= self.jitter <= 1:
             raise ValueError("jitter must be within [0, 1]")
 
+    def delay(self, attempt: int) -> float:
+        """The delay before retry number `attempt` (1-based), without jitter, for stateless callers."""
+        return float(min(self.max_delay, self.min_delay * self.factor ** max(0, attempt - 1)))
+
 
 class Backoff:
     """Grows the delay after each failure and resets after a success."""

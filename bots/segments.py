@@ -89,9 +89,3 @@ def validate_sender(sender: str) -> str:
         return sender
     raise ValueError(f"invalid SMS sender {sender!r}: use up to 11 latin letters/digits or up to 15 digits")
 
-
-def mask_phone(phone: str) -> str:
-    """Hide the middle of a phone number for logs: +79990000001 -> +7999***0001."""
-    if len(phone) <= 8:
-        return "***"
-    return f"{phone[:5]}***{phone[-4:]}"

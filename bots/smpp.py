@@ -51,7 +51,7 @@ from aiosmpplib import (
 
 from bots.backoff import BackoffConfig
 from bots.base import BaseChannel, EventBatch, InboundMessage, OutboundMessage, SendResult, StatusEvent
-from bots.segments import encoding_for, mask_phone, segment_info, validate_sender
+from bots.segments import encoding_for, segment_info, validate_sender
 from hub.errors import (
     ChannelError,
     ChannelRejected,
@@ -59,6 +59,7 @@ from hub.errors import (
     ConnectionBroken,
     RecipientUnreachable,
 )
+from hub.phones import mask_phone
 
 log = logging.getLogger("notifyhub.bots.smpp")
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import httpx
 
 from bots.base import BaseChannel, InboundMessage, OutboundMessage, SendResult, StatusEvent
-from bots.segments import count_segments, mask_phone, validate_sender
+from bots.segments import count_segments, validate_sender
 from hub.errors import (
     ChannelError,
     ChannelRejected,
@@ -34,6 +34,7 @@ from hub.errors import (
     ConnectionBroken,
     RecipientUnreachable,
 )
+from hub.phones import mask_phone
 
 log = logging.getLogger("notifyhub.bots.sms")
 

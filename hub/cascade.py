@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from bots.backoff import BackoffConfig
 from hub.errors import ChannelError, ChannelUnavailable, RecipientUnreachable
 
 MESSENGERS = frozenset({"vk", "ok", "telegram"})
@@ -195,7 +196,7 @@ def _finish(draft: _Draft, reached: int) -> Step:
 
 def backoff_delay(attempts: int, policy: Policy) -> float:
     """Exponential delay before retry number `attempts` (1-based) of an unavailable channel."""
-    return float(min(policy.retry_max_delay, policy.retry_min_delay * 2 ** max(0, attempts - 1)))
+    return BackoffConfig(policy.retry_min_delay, policy.retry_max_delay, jitter=0).delay(attempts)
 
 
 def record_send(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bots.segments import count_segments, mask_phone, segment_info, split_segments, validate_sender
+from bots.segments import count_segments, segment_info, split_segments, validate_sender
+from hub.phones import mask_phone
 
 
 @pytest.mark.parametrize(
