@@ -70,6 +70,7 @@ class Audience:
     important: bool = False
     opted_out: bool = False
     ownership: str = "verified"
+    marketing_consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def skip_reason(leg: LegState, audience: Audience, now: float, policy: Policy) -
     """Why this leg cannot reach the contact, or None when it can."""
     if audience.opted_out and audience.category != "otp":
         return "opted_out"
+    if audience.category == "marketing" and not audience.marketing_consent:
+        return "no_marketing_consent"
     if leg.channel == "sms":
         return None if audience.phone else "no_phone"
     ident = audience.identities.get(leg.channel)

@@ -117,6 +117,7 @@ class Dispatcher:
                 important=note.important,
                 opted_out=contact.opted_out,
                 ownership=contact.ownership,
+                marketing_consent=contact.marketing_consent,
             )
         return audiences
 

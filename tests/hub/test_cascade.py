@@ -55,6 +55,15 @@ def test_unreachable_legs_are_skipped_at_once_with_the_reason() -> None:
         assert step.send == (1,) and step.legs[1].recipient == "+79990000001"
 
 
+def test_marketing_needs_consent() -> None:
+    refused = advance(route(("vk", 60), ("sms", None)), audience(category="marketing"), NOW, POLICY)
+    assert [leg.error for leg in refused.legs] == ["no_marketing_consent"] * 2 and refused.final
+    agreed = advance(
+        route(("vk", 60), ("sms", None)), audience(category="marketing", marketing_consent=True), NOW, POLICY
+    )
+    assert agreed.send == (0,)
+
+
 def test_ownership_only_matters_for_important_templates() -> None:
     step = advance(route(("vk", 60), ("sms", None)), audience(ownership="changed"), NOW, POLICY)
     assert step.send == (0,)
