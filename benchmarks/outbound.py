@@ -117,7 +117,7 @@ async def count(db_url: str, sql: str) -> int:
 
 async def wait_ready(base: str) -> None:
     async with aiohttp.ClientSession() as session:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 async with session.get(f"{base}/healthz") as resp:
                     if resp.status == 200:

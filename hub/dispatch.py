@@ -1,7 +1,8 @@
 """Outbox workers: lease due notifications, run the cascade, talk to channels, record the outcome.
 
 One round is three short steps so no transaction is open while a channel is slow:
-  1. decide  (transaction): lease due rows, lock them, run `cascade.advance`, mark legs `sending`;
+  1. decide  (transaction): lease due rows, lock their notifications, run `cascade.advance`,
+     mark legs `sending`;
   2. send    (no transaction): call the adapters concurrently, withdraw expired messages;
   3. record  (transaction): store each answer, apply receipts that raced ahead, schedule the next look.
 A worker that dies anywhere leaves leased rows that another worker takes once the lease runs out;
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.base import OutboundMessage, SendResult
+from hub import webhooks
 from hub.cascade import (
     Audience,
     IdentityView,
@@ -90,10 +92,10 @@ class Dispatcher:
         now = self._clock.now()
         async with self._uow() as uow:
             ids = await uow.outbox.claim_due(self._config.batch_size, now, now + self._config.lease_seconds)
+            if not ids:
+                return 0
+            sends, withdraws, audiences = await self._decide(uow, ids, now)
             await uow.commit()
-        if not ids:
-            return 0
-        sends, withdraws, audiences = await self._decide(ids, now)
         outcomes = await self._send(sends)
         await self._withdraw(withdraws)
         if sends:
@@ -122,22 +124,21 @@ class Dispatcher:
         return audiences
 
     async def _decide(
-        self, ids: list[str], now: float
+        self, uow: UnitOfWork, ids: list[str], now: float
     ) -> tuple[list[_Send], list[_Send], dict[str, Audience]]:
+        """Lease taken in the same transaction: lock, run the cascade, mark legs `sending`."""
         sends: list[_Send] = []
         withdraws: list[_Send] = []
-        async with self._uow() as uow:
-            notes = await uow.notifications.lock(ids)
-            legs = await uow.notifications.legs(ids)
-            audiences = await self._audiences(uow, notes)
-            changes = _Changes(now)
-            for nid, note in notes.items():
-                step = advance(tuple(legs[nid]), audiences[nid], now, self._policy)
-                changes.apply(note, legs[nid], step, keep_lease=bool(step.send))
-                sends += [_Send(note, step.legs[i]) for i in step.send]
-                withdraws += [_Send(note, step.legs[i]) for i in step.withdraw]
-            await changes.save(uow)
-            await uow.commit()
+        notes = await uow.notifications.lock(ids)
+        legs = await uow.notifications.legs(ids)
+        audiences = await self._audiences(uow, notes)
+        changes = _Changes(now)
+        for nid, note in notes.items():
+            step = advance(tuple(legs[nid]), audiences[nid], now, self._policy)
+            changes.apply(note, legs[nid], step, keep_lease=bool(step.send))
+            sends += [_Send(note, step.legs[i]) for i in step.send]
+            withdraws += [_Send(note, step.legs[i]) for i in step.withdraw]
+        await changes.save(uow)
         return sends, withdraws, audiences
 
     async def _send(self, sends: list[_Send]) -> list[SendResult | ChannelError]:
@@ -251,8 +252,10 @@ class _Changes:
         self.notes: list[dict[str, Any]] = []
         self.due: dict[str, float] = {}
         self.done: list[str] = []
+        self.heads: dict[str, NotificationHead] = {}
 
     def status(self, note: NotificationHead, legs: list[LegState], final: bool) -> None:
+        self.heads[note.id] = note
         status, cost = summarize(legs)
         if status != note.status or cost != note.cost_minor or final != note.final:
             self.notes.append(
@@ -279,3 +282,4 @@ class _Changes:
         await uow.notifications.save_status(self.notes)
         await uow.outbox.reschedule(self.due)
         await uow.outbox.remove(self.done)
+        await webhooks.emit(uow, webhooks.leg_events(self.heads, self.events, set(self.done)), self.now)
