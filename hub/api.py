@@ -228,8 +228,14 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(hub: Hub, *, run_workers: bool = True) -> web.Application:
     """The aiohttp application over a wired hub; workers run inside unless told otherwise."""
-    app = web.Application(middlewares=[errors_middleware], client_max_size=hub.config.server.max_body_bytes)
+    from hub.metrics import METRICS, Metrics, metrics_middleware, metrics_view
+
+    app = web.Application(
+        middlewares=[metrics_middleware, errors_middleware], client_max_size=hub.config.server.max_body_bytes
+    )
     app[HUB] = hub
+    app[METRICS] = Metrics()
+    app.router.add_get("/metrics", metrics_view)
     app[RUN_WORKERS] = run_workers
     setup_routes(app)
     app.cleanup_ctx.append(_workers)

@@ -1,0 +1,99 @@
+"""Prometheus metrics at /metrics: request counters kept by the API, state read from the database.
+
+Each app gets its own `CollectorRegistry` (nothing registered at import), so several apps in one
+process (tests) never collide.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from hub.bootstrap import Hub
+from hub.ingress import INGRESS_STATS
+
+
+class Metrics:
+    """The hub's metric families for one app."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "notifyhub_http_requests", "HTTP requests by route and status", ["route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "notifyhub_http_request_seconds", "HTTP request latency", ["route"], registry=r
+        )
+        self.notifications = Gauge(
+            "notifyhub_notifications", "Notifications by status", ["status"], registry=r
+        )
+        self.outbox = Gauge("notifyhub_outbox_pending", "Notifications not final yet", registry=r)
+        self.parked = Gauge(
+            "notifyhub_receipts_parked", "Receipts waiting for their send to be recorded", registry=r
+        )
+        self.connections = Gauge(
+            "notifyhub_connections",
+            "Channel connections by channel and status",
+            ["channel", "status"],
+            registry=r,
+        )
+        self.ingress_events = Gauge(
+            "notifyhub_ingress_events", "Channel events accepted at ingress", ["channel"], registry=r
+        )
+        self.ingress_drops = Gauge(
+            "notifyhub_ingress_drops", "Ingress requests or items dropped", ["channel", "reason"], registry=r
+        )
+
+    async def refresh(self, app: web.Application, hub: Hub) -> None:
+        """Read the state gauges from the database and the ingress counters."""
+        async with hub.uow() as uow:
+            by_status = await uow.notifications.count_by_status()
+            pending = await uow.outbox.pending_count()
+            parked = await uow.notifications.parked_count()
+            connections = await uow.connections.live()
+        self.notifications.clear()
+        for status, count in by_status.items():
+            self.notifications.labels(status).set(count)
+        self.outbox.set(pending)
+        self.parked.set(parked)
+        self.connections.clear()
+        for conn in connections:
+            self.connections.labels(conn.channel, conn.status).inc()
+        stats = app.get(INGRESS_STATS)
+        if stats is not None:
+            for channel, count in stats.events.items():
+                self.ingress_events.labels(channel).set(count)
+            for (channel, reason), count in stats.drops.items():
+                self.ingress_drops.labels(channel, reason).set(count)
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+@web.middleware
+async def metrics_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Count requests by route template (never by raw path: ids would explode the label set)."""
+    started = time.perf_counter()
+    response = await handler(request)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    metrics = request.app[METRICS]
+    metrics.requests.labels(route, str(response.status)).inc()
+    metrics.latency.labels(route).observe(time.perf_counter() - started)
+    return response
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    """The Prometheus text exposition."""
+    from hub.api import HUB
+
+    metrics = request.app[METRICS]
+    await metrics.refresh(request.app, request.app[HUB])
+    return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
