@@ -159,7 +159,15 @@ class Dispatcher:
         try:
             adapter = self._channels.adapter(item.notification.client_id, leg.channel)
             async with asyncio.timeout(SEND_TIMEOUT):
-                return await adapter.send(self._message(item))
+                result = await adapter.send(self._message(item))
+            log.debug(
+                "sent ntf=%s leg=%s to=%s id=%s",
+                item.notification.id,
+                leg.idx,
+                _mask(leg),
+                result.external_id,
+            )
+            return result
         except ChannelError as e:
             log.warning("send failed ntf=%s leg=%s to=%s: %r", item.notification.id, leg.idx, _mask(leg), e)
             return e

@@ -10,6 +10,19 @@ dispatch = logging.getLogger("notifyhub.dispatch")
 ingest = logging.getLogger("notifyhub.ingest")
 
 
+QUIET = (
+    "aiohttp.access",
+    "alembic",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "vkbottle",
+    "aiogram",
+    "httpx",
+    "httpcore",
+)
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Send notifyhub's logs to stderr at `level`; quieten chatty libraries."""
     root = logging.getLogger("notifyhub")
@@ -20,5 +33,6 @@ def setup_logging(level: str = "INFO") -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     root.propagate = False
-    for noisy in ("aiohttp.access", "alembic", "sqlalchemy"):
+    # libraries that log SQL parameters or message bodies (phones, texts) at DEBUG/INFO stay at WARNING
+    for noisy in QUIET:
         logging.getLogger(noisy).setLevel(logging.WARNING)

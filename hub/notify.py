@@ -121,6 +121,7 @@ class Acceptor:
             await uow.notifications.add_many(*rows[:3])
             await uow.outbox.add_many(rows[3])
             await uow.commit()
+        log.info("accepted %d of %d notifications client=%s", len(rows[0]), len(items), client.id)
         return [
             r if r is not None else RequestError("internal", "not processed", status=500) for r in results
         ]
