@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
 from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class FakeServer:
     """Start with `async with`; `url` is the base address once started."""
 
     def __init__(self) -> None:
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._late_answer])
         self._runner: web.AppRunner | None = None
         self.port = 0
+        #: Seconds to hold every answer after the request was fully processed: the "answer lost
+        #: after the platform acted" fault that makes clients retry something already done.
+        self.answer_delay = 0.0
+
+    @web.middleware
+    async def _late_answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
+        return response
 
     @property
     def url(self) -> str:
