@@ -40,3 +40,35 @@ async def authenticate(uow: UnitOfWork, key: str) -> tuple[Client, str] | None:
     """The client (and key role) behind a bearer key, or None."""
     async with uow:
         return await uow.clients.by_key_hash(hash_key(key))
+
+
+@dataclass(frozen=True)
+class NewAgent:
+    """An agent's key, scoped to one client (shown once)."""
+
+    client_id: str
+    name: str
+    api_key: str
+
+
+async def create_agent(uow: UnitOfWork, client: str, name: str, now: float) -> NewAgent:
+    """Issue an agent key for the client given by id or name."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise RequestError("invalid_field", "name: give 1 to 200 characters")
+    async with uow:
+        found = await uow.clients.get(client) or await uow.clients.by_name(client)
+        if found is None:
+            raise RequestError("client_not_found", f"no client {client!r}", status=404)
+        key = new_api_key()
+        row = ApiKey(
+            id=new_id("key"),
+            client_id=found.id,
+            key_hash=hash_key(key),
+            role="agent",
+            name=name,
+            created_at=now,
+        )
+        await uow.clients.add_key(row)
+        await uow.commit()
+    return NewAgent(found.id, name, key)

@@ -69,6 +69,8 @@ async def _client(request: web.Request) -> Client:
     found = await authenticate(request.app[HUB].uow(), key.strip())
     if found is None:
         raise RequestError("unauthorized", "this API key is not valid", status=401)
+    if found[1] != "client" and request.method != "GET":  # agent keys read; only client keys send
+        raise RequestError("forbidden", "this needs the client's API key, not an agent key", status=403)
     return found[0]
 
 
@@ -216,6 +218,11 @@ def setup_routes(app: web.Application) -> None:
     from hub.api_connections import setup_connection_routes  # imports this module: registered late
 
     setup_connection_routes(app)  # /v1/admin/connections and the /channels/... ingress
+    from hub.api_threads import setup_thread_routes
+    from hub.api_webhooks import setup_webhook_routes
+
+    setup_thread_routes(app)  # threads, messages, contacts, surveys, agent keys
+    setup_webhook_routes(app)  # /v1/webhooks
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
@@ -238,5 +245,8 @@ def create_app(hub: Hub, *, run_workers: bool = True) -> web.Application:
     app.router.add_get("/metrics", metrics_view)
     app[RUN_WORKERS] = run_workers
     setup_routes(app)
+    from hub.web.pages import setup_web
+
+    setup_web(app)
     app.cleanup_ctx.append(_workers)
     return app

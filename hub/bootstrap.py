@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from hub.dispatch import Dispatcher
 from hub.ingest import EventIngest
 from hub.notify import Acceptor
 from hub.readers import run_connections
+from hub.threads import ClassifierLike, ReplyHandler
+from hub.webhook_sender import WebhookSender
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.repos.sandbox import SandboxStore
 from storage.uow import UnitOfWork
@@ -37,6 +40,7 @@ class Hub:
     acceptor: Acceptor
     ingest: EventIngest
     network: SandboxNetwork | None = None
+    webhook_sender: WebhookSender | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -53,11 +57,23 @@ class Hub:
             task = asyncio.create_task(self.dispatcher(f"worker-{n + 1}").run(self._stop))
             self._tasks.append(task)
         if self.network is not None and count:
-            self._readers.append(asyncio.create_task(self.ingest.run(self.network.events(), self._stop)))
+            self._readers.append(asyncio.create_task(self._read_sandbox()))
         if count:
             self._readers.append(asyncio.create_task(self.ingest.reconcile_forever(self._stop)))
+        if count and self.webhook_sender is not None:
+            self._readers.append(asyncio.create_task(self.webhook_sender.run(self._stop)))
         if count:  # connections: periodic reload plus one long-poll reader per pulled connection
             self._readers.append(asyncio.create_task(run_connections(self, self._stop)))
+
+    async def _read_sandbox(self) -> None:
+        """Feed the sandbox's receipts and replies to the ingest; a database outage restarts the stream."""
+        assert self.network is not None
+        while not self._stop.is_set():
+            try:
+                await self.ingest.run(self.network.events(), self._stop)
+            except Exception:
+                log.exception("sandbox event stream failed; restarting it")
+                await self.clock.sleep(1.0)
 
     async def stop_workers(self) -> None:
         """Let workers finish their round (leases hand back the rest), then stop event readers.
@@ -79,6 +95,8 @@ class Hub:
         await self.stop_workers()
         for adapter in self.channels.all():
             await adapter.aclose()
+        if self.webhook_sender is not None:
+            await self.webhook_sender.aclose()
         await self.engine.dispose()
 
 
@@ -89,6 +107,7 @@ def build_hub(
     channels: ChannelRouter | None = None,
     uow_factory: Callable[[], UnitOfWork] | None = None,
     clock: Clock | None = None,
+    classifier: ClassifierLike | None = None,
 ) -> Hub:
     """Wire a hub from configuration; tests pass fakes for any port."""
     clock = clock or SystemClock()
@@ -107,4 +126,20 @@ def build_hub(
             sandbox = {name: SandboxChannel(name, network) for name in ("vk", "ok", "telegram", "sms")}
         channels = ChannelRouter(sandbox)
     acceptor = Acceptor(config, network.directory if network else None)
-    return Hub(config, engine, uow, clock, channels, acceptor, EventIngest(uow, clock), network)
+    replies = ReplyHandler(config, (lambda: classifier) if classifier is not None else _shared_classifier)
+    ingest = EventIngest(uow, clock, replies)
+    sender = WebhookSender(uow, clock)
+    replies.on_commit = sender.poke
+    return Hub(config, engine, uow, clock, channels, acceptor, ingest, network, sender)
+
+
+@functools.cache
+def _shared_classifier() -> ClassifierLike:
+    """The shipped reply classifier, loaded on first use and shared by the process.
+
+    Imported from `nlu.classifier` (not the `nlu` package) so an editable install made before
+    `nlu/` existed, which maps `nlu` as a namespace package, still finds it.
+    """
+    from nlu.classifier import Classifier
+
+    return Classifier()

@@ -113,7 +113,7 @@ class _Draft:
 
 def skip_reason(leg: LegState, audience: Audience, now: float, policy: Policy) -> str | None:
     """Why this leg cannot reach the contact, or None when it can."""
-    if audience.opted_out and audience.category != "otp":
+    if audience.opted_out and audience.category not in ("otp", "reply"):
         return "opted_out"
     if audience.category == "marketing" and not audience.marketing_consent:
         return "no_marketing_consent"

@@ -26,6 +26,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(templates_app, name="templates")
 app.add_typer(db_app, name="db")
+agents_app = typer.Typer(help="Agent keys (answer threads for one client).", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
 
 ConfigOption = typer.Option(Path("config.yaml"), "--config", "-c", help="Configuration file.")
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
@@ -202,6 +204,27 @@ def clients_list(config_path: Path = ConfigOption, as_json: bool = JsonOption) -
     typer.echo(
         json.dumps(found) if as_json else "\n".join(f"{c['id']}  {c['name']}" for c in found) or "no clients"
     )
+
+
+@agents_app.command("create")
+@friendly
+def agents_create(
+    client: str = typer.Option(..., "--client", help="The client's name or id."),
+    name: str = typer.Option(..., "--name", help="The agent's name (default assignee)."),
+    config_path: Path = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Issue an agent key scoped to one client (shown only this once)."""
+    from hub.accounts import create_agent
+
+    config = _config(config_path)
+    _prepare(config)
+    made = _run(lambda: _with_hub(config, lambda hub: create_agent(hub.uow(), client, name, hub.clock.now())))
+    if as_json:
+        typer.echo(json.dumps({"client_id": made.client_id, "name": made.name, "api_key": made.api_key}))
+    else:
+        typer.echo(f"agent {made.name} created for client {made.client_id}")
+        typer.echo(f"API key (shown once, store it now): {made.api_key}")
 
 
 from hub import cli_templates as _cli_templates  # noqa: E402  (registers template and send commands)

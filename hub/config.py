@@ -112,6 +112,14 @@ class LoggingConfig(_Frozen):
     level: str = "INFO"
 
 
+class WebConfig(_Frozen):
+    """The agents' web inbox at /inbox."""
+
+    #: Signs session cookies; set it when several hub processes serve /inbox (else each has its own).
+    session_secret: str | None = Field(default=None, repr=False)
+    session_minutes: int = Field(480, ge=5, le=7 * 24 * 60)
+
+
 class Config(_Frozen):
     """The whole configuration of one hub process."""
 
@@ -121,6 +129,7 @@ class Config(_Frozen):
     cascade: CascadeConfig = CascadeConfig()
     sandbox: SandboxConfig = SandboxConfig()
     logging: LoggingConfig = LoggingConfig()
+    web: WebConfig = WebConfig()
     admin_token: str | None = Field(default=None, repr=False)
 
     @field_validator("admin_token")

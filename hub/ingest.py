@@ -1,4 +1,4 @@
-"""Channel events into the database: receipts move legs, replies are stored once.
+"""Channel events into the database: receipts move legs, replies go to `hub.threads`.
 
 Receipts whose send is not recorded yet (the platform was faster than our commit) are parked
 and applied by the dispatcher when it records the send, so no receipt is lost to that race.
@@ -10,24 +10,38 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from bots.base import ChannelEvent, EventBatch, InboundMessage, StatusEvent
+from hub import webhooks
 from hub.cascade import Audience, LegState, Policy, advance, apply_receipt, summarize
 from hub.clock import Clock
-from hub.ids import new_id
+from hub.threads import ReplyHandler
 from storage.models import PendingReceipt
 from storage.repos.notifications import leg_row
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.ingest")
-REPLY_WINDOW = 7 * 86400
 #: Nobody in particular: finishing a notification on a receipt needs no contact facts.
 _NOBODY = Audience(phone=None, identities={})
 #: How long a receipt may wait for its send to be recorded before it is dropped as unknown.
 PARK_SECONDS = 86400
+
+
+_Pending = tuple[list[ChannelEvent], Callable[[UnitOfWork], Awaitable[None]] | None, asyncio.Future[None]]
+
+
+def _settle(group: list[_Pending], error: BaseException | None) -> None:
+    """Resolve the callers' futures (with the error, if any)."""
+    for _, _, done in group:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
 
 
 def _receipt(parked: PendingReceipt) -> StatusEvent:
@@ -38,20 +52,62 @@ def _receipt(parked: PendingReceipt) -> StatusEvent:
 class EventIngest:
     """Applies batches of channel events in one transaction each."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, replies: ReplyHandler) -> None:
         self._uow = uow
         self._clock = clock
+        self.replies = replies
+        self._waiting: list[_Pending] = []
+        self._committer: asyncio.Task[None] | None = None
 
-    async def apply(self, events: list[ChannelEvent]) -> None:
-        """Commit the effect of these events (idempotent: a repeated event changes nothing)."""
+    async def apply(
+        self, events: list[ChannelEvent], also: Callable[[UnitOfWork], Awaitable[None]] | None = None
+    ) -> None:
+        """Commit the effect of these events (idempotent: a repeated event changes nothing).
+
+        `also` runs in the same transaction (a reader's cursor), so both are durable or neither is.
+        Concurrent callers (one callback per reply) are committed together in one transaction
+        (group commit); each returns only once its events are durable.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((events, also, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._drain())
+        await done
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                await self._commit(group)
+            except Exception as e:
+                if len(group) == 1:
+                    _settle(group, e)
+                    continue
+                for item in group:  # one bad batch must not fail the others: retry one by one
+                    try:
+                        await self._commit([item])
+                    except Exception as one:
+                        _settle([item], one)
+            except BaseException as e:  # cancelled: nobody may wait forever
+                rest, self._waiting = self._waiting, []
+                _settle(group + rest, e)
+                raise
+
+    async def _commit(self, group: list[_Pending]) -> None:
+        events = [e for item in group for e in item[0]]
         receipts = [e for e in events if isinstance(e, StatusEvent)]
         replies = [e for e in events if isinstance(e, InboundMessage)]
         async with self._uow() as uow:
             if receipts:
                 await self._receipts(uow, receipts)
-            for reply in replies:
-                await self._reply(uow, reply)
+            if replies:
+                await self.replies.handle(uow, replies, self._clock.now())
+            for _, also, _ in group:
+                if also is not None:
+                    await also(uow)
             await uow.commit()
+        _settle(group, None)
+        self.replies.committed()  # webhook deliveries may be waiting: wake the sender
 
     async def _receipts(self, uow: UnitOfWork, receipts: list[StatusEvent]) -> None:
         now = self._clock.now()
@@ -129,36 +185,8 @@ class EventIngest:
         await uow.notifications.add_events(events)
         await uow.notifications.save_status(summaries)
         await uow.outbox.remove(done)
+        await webhooks.emit(uow, webhooks.leg_events(notes, events, set(done)), now)
         await uow.outbox.poke([nid for nid, n in notes.items() if not n.final and nid not in done], now)
-
-    async def _reply(self, uow: UnitOfWork, reply: InboundMessage) -> None:
-        """Store a customer's message with the client whose notification it most likely answers."""
-        at = reply.at.timestamp()
-        owners = await uow.contacts.clients_of_identity(reply.channel, reply.sender)
-        if reply.channel == "sms":  # an SMS sender is a phone number, not a messenger identity
-            owners += await uow.contacts.clients_of_phone(reply.sender)
-        if reply.connection_id is not None:  # a client's own connection: only that client's contacts
-            owner = await uow.connections.client_of(reply.connection_id)
-            owners = [o for o in owners if o[0] == owner]
-        best: tuple[str, str, tuple[str, float] | None] | None = None
-        for client_id, contact_id in owners:
-            answered = await uow.inbound.answered(client_id, contact_id, reply.channel, at - REPLY_WINDOW)
-            if best is None or (answered is not None and (best[2] is None or answered[1] > best[2][1])):
-                best = (client_id, contact_id, answered)
-        if best is None:
-            log.info("reply from an unknown %s identity dropped", reply.channel)
-            return
-        client_id, contact_id, answered = best
-        await uow.contacts.touch(client_id, reply.channel, reply.sender, at)
-        row: dict[str, Any] = {
-            "id": new_id("msg"),
-            "client_id": client_id,
-            "contact_id": contact_id,
-            "notification_id": answered[0] if answered else None,
-        }
-        row.update(channel=reply.channel, external_id=reply.external_id, text=reply.text, at=at)
-        if not await uow.inbound.add(row):
-            log.debug("duplicate %s message ignored", reply.channel)
 
     async def reconcile(self, limit: int = 1000) -> int:
         """Apply parked receipts whose send has been recorded since; drop hopeless ones. Returns applied."""

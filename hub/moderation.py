@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from hub import webhooks
+from hub.clock import iso
 from hub.errors import RequestError
 from hub.ids import new_id
 from hub.schemas import Decision, TemplateIn
@@ -54,6 +56,10 @@ async def decide(uow: UnitOfWork, template_id: str, decision: Decision, now: flo
         template.status = decision.status
         template.reason = decision.reason
         template.moderated_at = now
+        data = {"template_id": template.id, "status": decision.status, "reason": decision.reason}
+        await webhooks.emit(
+            uow, [webhooks.Event(template.client_id, "template.moderated", template.id, data)], now
+        )
         await uow.commit()
     log.info("template moderated id=%s status=%s", template_id, decision.status)
     return template
@@ -72,6 +78,6 @@ def template_view(template: Template) -> dict[str, object]:
         "reason": template.reason,
         "placeholders": placeholders(template.text),
         "checks": template.checks,
-        "created_at": template.created_at,
-        "moderated_at": template.moderated_at,
+        "created_at": iso(template.created_at),
+        "moderated_at": iso(template.moderated_at),
     }

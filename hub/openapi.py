@@ -7,7 +7,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub.schemas import BatchIn, Decision, NotifyIn, TemplateIn
+from hub.schemas import (
+    AgentIn,
+    AnswerIn,
+    AssignIn,
+    BatchIn,
+    Decision,
+    NotifyIn,
+    RelabelIn,
+    ReplayIn,
+    TemplateIn,
+    WebhookIn,
+)
 
 _ERROR = {
     "type": "object",
@@ -55,11 +66,28 @@ def _op(
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
+def _jsonl(op: dict[str, Any]) -> dict[str, Any]:
+    """The success answer is JSON lines, one object per line."""
+    op["responses"]["200"]["content"] = {"application/x-ndjson": {"schema": {"type": "string"}}}
+    return op
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once per process)."""
     schemas: dict[str, Any] = {"Error": _ERROR}
-    for model in (TemplateIn, Decision, NotifyIn, BatchIn):
+    for model in (
+        TemplateIn,
+        Decision,
+        NotifyIn,
+        BatchIn,
+        AnswerIn,
+        AssignIn,
+        RelabelIn,
+        WebhookIn,
+        ReplayIn,
+        AgentIn,
+    ):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -94,6 +122,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    paths.update(_two_way_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "notifyhub", "version": "1", "description": "Two-way business messaging hub."},
@@ -104,5 +133,69 @@ def openapi_document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer", "description": "The client's API key"},
                 "admin": {"type": "http", "scheme": "bearer", "description": "The operator's admin token"},
             },
+        },
+    }
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names]
+
+
+def _with(op: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**op, "parameters": params}
+
+
+def _two_way_paths() -> dict[str, Any]:
+    """Threads, contacts, surveys, feedback, agent keys and webhooks (issue 6)."""
+    phone = [{"name": "phone", "in": "path", "required": True, "schema": {"type": "string"}}]
+    thread_q = _query(
+        "status", "label", "needs_agent", "assignee", "phone", "updated_since", "cursor", "limit"
+    )
+    return {
+        "/v1/threads": {"get": _with(_op("Threads (filters, cursor pagination)", 200, None, 422), thread_q)},
+        "/v1/threads/{id}": {"get": _with(_op("A thread with its messages in order", 200, None, 404), _ID)},
+        "/v1/threads/{id}/messages": {
+            "post": _with(
+                _op("Agent answer on the customer's last channel", 202, AnswerIn, 404, 409, 422), _ID
+            )
+        },
+        "/v1/threads/{id}/assign": {"post": _with(_op("Assign a thread", 200, AssignIn, 404, 422), _ID)},
+        "/v1/threads/{id}/resolve": {"post": _with(_op("Resolve a thread", 200, None, 404), _ID)},
+        "/v1/messages/{id}": {
+            "patch": _with(
+                _op("Relabel a customer message (undoes/applies its action)", 200, RelabelIn, 404, 422), _ID
+            )
+        },
+        "/v1/feedback": {
+            "get": _jsonl(_op("Agents' relabellings as JSONL (classifier training format)", 200))
+        },
+        "/v1/contacts/{phone}": {
+            "get": _with(_op("A contact: identities, activity, suppression", 200, None, 404, 422), phone)
+        },
+        "/v1/surveys/results": {
+            "get": _with(_op("Survey results of a template", 200, None, 404, 422), _query("template_id"))
+        },
+        "/v1/webhooks": {
+            "post": _op("Register a webhook endpoint (the answer has its secret)", 201, WebhookIn, 403, 422),
+            "get": _op("The client's webhook endpoints", 200, None, 403),
+        },
+        "/v1/webhooks/{id}": {
+            "get": _with(_op("One webhook endpoint", 200, None, 403, 404), _ID),
+            "delete": _with(_op("Delete a webhook endpoint", 204, None, 403, 404), _ID),
+        },
+        "/v1/webhooks/{id}/rotate": {
+            "post": _with(_op("Rotate the signing secret", 200, None, 403, 404), _ID)
+        },
+        "/v1/webhooks/deliveries": {
+            "get": _with(
+                _op("Delivery log, newest first", 200, None, 403, 422),
+                _query("status", "endpoint_id", "before", "limit"),
+            )
+        },
+        "/v1/webhooks/replay": {
+            "post": _op("Replay deliveries by id or dead ones by time range", 200, ReplayIn, 403, 422)
+        },
+        "/v1/admin/agents": {
+            "post": _op("Operator: an agent key for one client", 201, AgentIn, 403, 404, 422, admin=True)
         },
     }

@@ -2,9 +2,10 @@
 
 Callbacks and long-poll readers both end here. Receipts and replies go through
 `EventIngest.apply`; `PermissionEvent`s (VK message_allow/deny, Telegram block/unblock) set the
-identity's `allowed` flag; the long-poll cursor is saved last, so a crash before it only means
-the batch is read again, and applying a batch twice changes nothing (replies are unique by
-platform message id, receipts and permission flags are idempotent).
+identity's `allowed` flag; the long-poll cursor is saved in the same transaction, so a stop or
+crash at any point either keeps the batch and its cursor or neither (then the batch is read
+again; applying it twice changes nothing: replies are unique by platform message id, receipts
+and permission flags are idempotent).
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ async def commit_events(
     """Make one batch from one connection durable; returns only after everything is committed."""
     permissions = [e for e in events if isinstance(e, PermissionEvent)]
     others: list[ChannelEvent] = [e for e in events if not isinstance(e, PermissionEvent)]
-    if others:
-        await ingest.apply(others)
-    async with uow() as work:
+
+    async def _rest(work: UnitOfWork) -> None:
         client_id = await work.connections.client_of(connection_id)
         for event in permissions if client_id else []:
             assert client_id is not None
@@ -47,4 +47,6 @@ async def commit_events(
                 "" if known else " (unknown identity)",
             )
         await work.connections.saw_events(connection_id, now, cursor)
-        await work.commit()
+
+    # one transaction: the events and the cursor after them are durable together, or neither is
+    await ingest.apply(others, also=_rest)

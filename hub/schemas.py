@@ -109,3 +109,60 @@ def invalid(error: ValidationError) -> RequestError:
         return RequestError("missing_field", f"{where}: this field is required")
     message = first["msg"].removeprefix("Value error, ")
     return RequestError("invalid_field", f"{where}: {message}")
+
+
+Label = Literal["opt_out", "opt_in", "question", "rating", "other"]
+EventName = Literal[
+    "notification.sent",
+    "notification.delivered",
+    "notification.read",
+    "notification.failed",
+    "notification.expired",
+    "notification.fallback",
+    "reply.received",
+    "contact.opted_out",
+    "contact.opted_in",
+    "thread.needs_agent",
+    "template.moderated",
+]
+
+
+class AnswerIn(_Body):
+    """An agent's answer, sent on the channel the customer last wrote from."""
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AssignIn(_Body):
+    """Who handles the thread (null unassigns; omitted means the calling agent)."""
+
+    assignee: str | None = Field(default=None, max_length=200)
+
+
+class RelabelIn(_Body):
+    """An agent's correction of a message's label (and score)."""
+
+    label: Label
+    rating: int | None = Field(default=None, ge=1, le=5)
+
+
+class WebhookIn(_Body):
+    """A webhook endpoint: where to POST, and which events (all when omitted)."""
+
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+    events: list[EventName] | None = None
+
+
+class ReplayIn(_Body):
+    """Which deliveries to send again: by id, or the dead ones created within a time range."""
+
+    ids: list[str] | None = Field(default=None, max_length=1000)
+    since: Annotated[datetime | None, Field(strict=False)] = None
+    until: Annotated[datetime | None, Field(strict=False)] = None
+
+
+class AgentIn(_Body):
+    """Operator: an agent key for one client."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)

@@ -39,6 +39,8 @@ class ApiKey(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16), default="client")
+    #: An agent's display name (agent keys only); used as the default assignee.
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[float]
     revoked_at: Mapped[float | None] = mapped_column(default=None)
 
@@ -98,7 +100,8 @@ class Notification(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    template_id: Mapped[str] = mapped_column(ForeignKey("templates.id"))
+    #: None for free-form messages (agent answers, opt-out confirmations) inside a conversation.
+    template_id: Mapped[str | None] = mapped_column(ForeignKey("templates.id"), default=None)
     text: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(16))
     important: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -108,6 +111,8 @@ class Notification(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
     reference: Mapped[str | None] = mapped_column(String(200), default=None)
     action_at: Mapped[float | None] = mapped_column(default=None)
+    #: The customer's score (1..5) from a reply to this notification (surveys).
+    rating: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[float]
     updated_at: Mapped[float]
 
@@ -180,7 +185,7 @@ class PendingReceipt(Base):
 
 
 class InboundMessage(Base):
-    """A customer's message to a client, stored once per platform message id."""
+    """A thread message: a customer's (direction `in`, once per platform message id) or ours (`out`)."""
 
     __tablename__ = "inbound_messages"
     __table_args__ = (UniqueConstraint("client_id", "channel", "external_id"),)
@@ -192,6 +197,99 @@ class InboundMessage(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[float]
+    thread_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    direction: Mapped[str] = mapped_column(String(8), default="in")
+    label: Mapped[str | None] = mapped_column(String(16), default=None)
+    rating: Mapped[int | None] = mapped_column(Integer, default=None)
+    confidence: Mapped[float | None] = mapped_column(default=None)
+    #: `classifier` or the agent who relabelled it.
+    labeled_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: The template context the classifier was given (kept for feedback export).
+    context: Mapped[str | None] = mapped_column(String(16), default=None)
+    #: Who wrote an outbound message: `agent:<name>` or `hub` (confirmations).
+    author: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class Thread(Base):
+    """All messages between one client and one contact."""
+
+    __tablename__ = "threads"
+    __table_args__ = (
+        UniqueConstraint("client_id", "contact_id"),
+        Index("ix_threads_list", "client_id", "updated_at"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    needs_agent: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee: Mapped[str | None] = mapped_column(String(200), default=None)
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: The channel the customer last wrote from (agent answers go there).
+    last_channel: Mapped[str | None] = mapped_column(String(16), default=None)
+    #: True after the hub asked "Отписать вас от уведомлений?" and before the customer answered.
+    confirm_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float]
+    updated_at: Mapped[float]
+
+
+class Feedback(Base):
+    """An agent's relabelling of a message: training data for the classifier."""
+
+    __tablename__ = "classifier_feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(String(16), default=None)
+    label: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[int | None] = mapped_column(Integer, default=None)
+    previous: Mapped[str | None] = mapped_column(String(16), default=None)
+    at: Mapped[float]
+
+
+class WebhookEndpoint(Base):
+    """A client's webhook URL with its signing secret and event filter."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    #: Event types delivered; empty means all.
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: `whsec_` + base64 of the key; never logged, shown only at creation and rotation.
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float]
+    deleted_at: Mapped[float | None] = mapped_column(default=None)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint, with its attempts; delivered in `seq` order per `order_key`."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_due", "status", "next_attempt_at"),
+        Index("ix_webhook_order", "endpoint_id", "order_key", "seq"),
+        Index("ix_webhook_client", "client_id", "created_at"),
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The `webhook-id` header: the same on every attempt and replay, so receivers can deduplicate.
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    #: Events with the same key (the contact, i.e. the thread) are delivered in order.
+    order_key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: `pending`, `delivered` or `dead`.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float]
+    claimed_until: Mapped[float | None] = mapped_column(default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[float]
+    delivered_at: Mapped[float | None] = mapped_column(default=None)
 
 
 class SandboxMessage(Base):

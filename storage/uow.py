@@ -21,8 +21,11 @@ from storage.repos.contacts import ContactRepo
 from storage.repos.inbound import InboundRepo
 from storage.repos.notifications import NotificationRepo
 from storage.repos.outbox import OutboxRepo
+from storage.repos.reports import ReportRepo
 from storage.repos.sandbox import SandboxRepo
 from storage.repos.templates import TemplateRepo
+from storage.repos.threads import ThreadRepo
+from storage.repos.webhooks import WebhookRepo
 
 
 class UnitOfWork:
@@ -33,9 +36,12 @@ class UnitOfWork:
     contacts: ContactRepo
     notifications: NotificationRepo
     outbox: OutboxRepo
+    reports: ReportRepo
     inbound: InboundRepo
     sandbox: SandboxRepo
     connections: ConnectionRepo
+    threads: ThreadRepo
+    webhooks: WebhookRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], lock: asyncio.Lock | None = None) -> None:
         self._sessions = sessions
@@ -51,9 +57,12 @@ class UnitOfWork:
         self.contacts = ContactRepo(session)
         self.notifications = NotificationRepo(session)
         self.outbox = OutboxRepo(session)
+        self.reports = ReportRepo(session)
         self.inbound = InboundRepo(session)
         self.sandbox = SandboxRepo(session)
         self.connections = ConnectionRepo(session)
+        self.threads = ThreadRepo(session)
+        self.webhooks = WebhookRepo(session)
         return self
 
     async def __aexit__(

@@ -26,6 +26,7 @@ from tests.fakes.clock import FakeClock
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 TABLES = (
+    "webhook_deliveries, webhook_endpoints, classifier_feedback, threads, "
     "connections, sandbox_messages, inbound_messages, pending_receipts, outbox, notification_events, "
     "legs, notifications, identities, contacts, templates, api_keys, clients"
 )

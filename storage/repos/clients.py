@@ -44,6 +44,16 @@ class ClientRepo:
         row = (await self._session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 
+    async def principal(self, key_hash: str) -> tuple[Client, ApiKey] | None:
+        """The client and the live key with this hash (role and agent name included)."""
+        stmt = (
+            select(Client, ApiKey)
+            .join(ApiKey, ApiKey.client_id == Client.id)
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        )
+        row = (await self._session.execute(stmt)).first()
+        return (row[0], row[1]) if row else None
+
     async def list(self) -> list[Client]:
         """Every client, oldest first."""
         return list((await self._session.execute(select(Client).order_by(Client.created_at))).scalars())

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignore
@@ -95,3 +95,47 @@ class ContactRepo:
             Identity.channel == channel, Identity.external_id == external_id
         )
         return [(a, b) for a, b in (await self._session.execute(stmt)).all()]
+
+    async def set_opted_out(self, contact_id: str, opted_out: bool) -> None:
+        """Put the contact on (or take it off) the client's suppression list."""
+        await self._session.execute(
+            update(Contact).where(Contact.id == contact_id).values(opted_out=opted_out)
+        )
+
+    async def by_phone(self, client_id: str, phone: str) -> Contact | None:
+        """One contact of a client by E.164 phone."""
+        return (await self.by_phones(client_id, [phone])).get(phone)
+
+    async def identities_of(self, contact_id: str) -> list[Identity]:
+        """A contact's messenger identities."""
+        stmt = select(Identity).where(Identity.contact_id == contact_id).order_by(Identity.channel)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def owners_of(self, channel: str, external_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """(client id, contact id) pairs per messenger identity, for many identities at once."""
+        found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        wanted = set(external_ids)
+        if wanted:
+            stmt = select(Identity.external_id, Identity.client_id, Identity.contact_id).where(
+                Identity.channel == channel, Identity.external_id.in_(wanted)
+            )
+            for ext, client_id, contact_id in (await self._session.execute(stmt)).all():
+                found[ext].append((client_id, contact_id))
+        return found
+
+    async def touch_many(self, touches: list[tuple[str, str, str, float]]) -> None:
+        """`touch` for many (client id, channel, external id, at) at once."""
+        if not touches:
+            return
+        table: Table = Identity.__table__  # type: ignore[assignment]
+        stmt = (
+            update(table)
+            .where(
+                table.c.client_id == bindparam("b_client"),
+                table.c.channel == bindparam("b_channel"),
+                table.c.external_id == bindparam("b_ext"),
+            )
+            .values(last_active_at=bindparam("b_at"))
+        )
+        rows = [{"b_client": c, "b_channel": ch, "b_ext": e, "b_at": at} for c, ch, e, at in touches]
+        await self._session.execute(stmt, rows)

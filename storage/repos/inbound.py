@@ -1,14 +1,14 @@
-"""Customers' inbound messages (the thread store grows from here)."""
+"""Customers' messages: what a notification drew, the notification a reply answers, survey counts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignore
-from storage.models import InboundMessage, Leg, Notification
+from storage.models import InboundMessage, Leg, Notification, Template
 
 
 class InboundRepo:
@@ -45,7 +45,9 @@ class InboundRepo:
     async def for_contact(self, contact_id: str) -> list[InboundMessage]:
         """A contact's messages, oldest first."""
         stmt = (
-            select(InboundMessage).where(InboundMessage.contact_id == contact_id).order_by(InboundMessage.at)
+            select(InboundMessage)
+            .where(InboundMessage.contact_id == contact_id, InboundMessage.direction == "in")
+            .order_by(InboundMessage.at)
         )
         return list((await self._session.execute(stmt)).scalars())
 
@@ -53,7 +55,38 @@ class InboundRepo:
         """Replies linked to one notification."""
         stmt = (
             select(InboundMessage)
-            .where(InboundMessage.notification_id == notification_id)
+            .where(InboundMessage.notification_id == notification_id, InboundMessage.direction == "in")
             .order_by(InboundMessage.at)
         )
         return list((await self._session.execute(stmt)).scalars())
+
+    async def context_of(self, notification_id: str) -> str | None:
+        """The context tag of the template behind a notification (the classifier's `context`)."""
+        stmt = (
+            select(Template.context)
+            .join(Notification, Notification.template_id == Template.id)
+            .where(Notification.id == notification_id)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def set_rating(self, notification_id: str, rating: int | None) -> None:
+        """Record (or clear) the customer's score on the notification their reply answers."""
+        await self._session.execute(
+            update(Notification).where(Notification.id == notification_id).values(rating=rating)
+        )
+
+    async def survey(self, client_id: str, template_id: str) -> tuple[int, int, list[int]]:
+        """(notifications that reached the customer, those answered, their scores) for one template."""
+        notes = select(Notification.id, Notification.rating).where(
+            Notification.client_id == client_id,
+            Notification.template_id == template_id,
+            Notification.status.in_(("sent", "delivered", "read")),
+        )
+        rows = (await self._session.execute(notes)).all()
+        answered_q = select(InboundMessage.notification_id).where(
+            InboundMessage.client_id == client_id,
+            InboundMessage.direction == "in",
+            InboundMessage.notification_id.in_([r.id for r in rows] or [""]),
+        )
+        answered = set((await self._session.execute(answered_q)).scalars())
+        return len(rows), len(answered), [r.rating for r in rows if r.rating is not None]

@@ -98,6 +98,20 @@ class NotificationRepo:
             return None
         return found
 
+    async def of_contact(self, client_id: str, contact_id: str, limit: int = 50) -> list[Notification]:
+        """A contact's templated notifications, newest first (for the conversation view)."""
+        stmt = (
+            select(Notification)
+            .where(
+                Notification.client_id == client_id,
+                Notification.contact_id == contact_id,
+                Notification.template_id.is_not(None),
+            )
+            .order_by(Notification.created_at.desc())
+            .limit(limit)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
     async def lock(self, ids: Iterable[str]) -> dict[str, NotificationHead]:
         """Load notifications, row-locked on PostgreSQL so receipts and workers take turns."""
         stmt = select(*_HEAD_COLUMNS).where(_NOTES.c.id.in_(set(ids))).order_by(_NOTES.c.id)

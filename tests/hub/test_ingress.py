@@ -38,7 +38,10 @@ class Env:
     async def count(self, model: Any) -> int:
         async with self.hub.uow() as uow:
             session = uow.connections._session
-            return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+            stmt = select(func.count()).select_from(model)
+            if model is InboundMessage:  # customers' messages only, not the hub's confirmations
+                stmt = stmt.where(InboundMessage.direction == "in")
+            return int((await session.execute(stmt)).scalar_one())
 
 
 @pytest.fixture

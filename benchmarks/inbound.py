@@ -1,0 +1,292 @@
+"""Inbound replies: from channel ingress to the client's signed webhook, replies/s and latency.
+
+    python benchmarks/inbound.py                      # SQLite and PostgreSQL, 5,000 replies each
+    python benchmarks/inbound.py --db sqlite --count 2000 --concurrency 32
+
+The hub runs as `notifyhub serve` (API, ingress and the webhook sender in one process). This
+process plays VK: it POSTs Callback API `message_new` updates for 1,000 linked customers to
+`/channels/vk/{connection}` (one reply per request, `--concurrency` in flight), and plays the
+client: an aiohttp receiver that verifies every webhook with the independent `standardwebhooks`
+library. Per reply, latency = webhook verified - callback posted. Each reply is classified by the
+shipped model, filed in its thread, and its `reply.received` webhook is committed with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import yaml
+from aiohttp import web
+from standardwebhooks.webhooks import Webhook
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG_ADMIN = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+CUSTOMERS = 1000
+TEXTS = ("5, всё отлично", "а когда привезут?", "спасибо, получил", "thanks, got it")
+SECRET = "vk-bench-secret"
+
+
+def free_port() -> int:
+    """A free local TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(path: Path, db_url: str, port: int) -> None:
+    """Hub config: no sandbox, quiet logs."""
+    config = {
+        "server": {"host": "127.0.0.1", "port": port},
+        "database": {"url": db_url, "pool_size": 20},
+        "dispatch": {"workers": 1},
+        "logging": {"level": "WARNING"},
+        "admin_token": "bench-admin",
+        "sandbox": {"enabled": False},
+    }
+    path.write_text(yaml.safe_dump(config))
+
+
+async def prepare(config_path: Path) -> tuple[str, int]:
+    """Client, VK callback connection and linked customers; returns (API key, connection id)."""
+    from hub.accounts import create_client
+    from hub.bootstrap import build_hub
+    from hub.config import load_config
+    from hub.connections import add_connection
+    from hub.ids import new_id
+    from storage.migrate import upgrade
+
+    config = load_config(config_path, environ={})
+    await asyncio.to_thread(upgrade, config.database.url)
+    hub = build_hub(config)
+    try:
+        now = hub.clock.now()
+        made = await create_client(hub.uow(), "Bench", now)
+        settings = {
+            "group_id": 1,
+            "token": "t",
+            "secret": SECRET,
+            "confirmation": "c",
+            "api_base_url": "http://127.0.0.1:9",
+        }
+        conn = await add_connection(hub.uow(), made.id, "vk", settings, now, mode="callback")
+        contacts, idents = [], []
+        for n in range(CUSTOMERS):
+            cid = new_id("con")
+            contacts.append(
+                {
+                    "id": cid,
+                    "client_id": made.id,
+                    "phone": f"+7999200{n:04d}",
+                    "opted_out": False,
+                    "marketing_consent": False,
+                    "ownership": "verified",
+                    "created_at": now,
+                }
+            )
+            idents.append(
+                {
+                    "id": new_id("idn"),
+                    "client_id": made.id,
+                    "contact_id": cid,
+                    "channel": "vk",
+                    "external_id": str(700000 + n),
+                    "last_active_at": now,
+                    "allowed": True,
+                    "linked_at": now,
+                }
+            )
+        async with hub.uow() as uow:
+            await uow.contacts.add_many(contacts, idents)
+            await uow.commit()
+        return made.api_key, conn.id
+    finally:
+        await hub.aclose()
+
+
+class Receiver:
+    """The client's webhook endpoint: verifies each delivery and notes when reply n arrived."""
+
+    def __init__(self) -> None:
+        self.secret = ""
+        self.arrived: dict[int, float] = {}
+        self.bad = 0
+        self.done = asyncio.Event()
+        self.expect = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            payload = Webhook(self.secret).verify(body, dict(request.headers))
+        except Exception:
+            self.bad += 1
+            return web.Response(status=400)
+        n = int(payload["data"]["text"].rsplit("#", 1)[1])
+        self.arrived.setdefault(n, time.perf_counter())
+        if len(self.arrived) >= self.expect:
+            self.done.set()
+        return web.Response(status=204)
+
+
+def update(n: int) -> bytes:
+    """VK `message_new` callback for reply n."""
+    message = {
+        "id": 10_000 + n,
+        "date": int(time.time()),
+        "peer_id": 700000 + n % CUSTOMERS,
+        "from_id": 700000 + n % CUSTOMERS,
+        "text": f"{TEXTS[n % len(TEXTS)]} #{n}",
+        "conversation_message_id": 10_000 + n,
+        "out": 0,
+        "version": 1,
+        "attachments": [],
+        "fwd_messages": [],
+        "important": False,
+        "is_hidden": False,
+    }
+    body = {
+        "group_id": 1,
+        "type": "message_new",
+        "event_id": f"ev{n}",
+        "v": "5.199",
+        "secret": SECRET,
+        "object": {"message": message, "client_info": {}},
+    }
+    return json.dumps(body).encode()
+
+
+async def fire(base: str, connection: int, start: int, count: int, concurrency: int) -> dict[int, float]:
+    """POST `count` callbacks, `concurrency` at a time; returns when each was sent."""
+    sent: dict[int, float] = {}
+    queue = iter(range(start, start + count))
+    async with aiohttp.ClientSession() as session:
+
+        async def worker() -> None:
+            for n in queue:
+                sent[n] = time.perf_counter()
+                async with session.post(f"{base}/channels/vk/{connection}", data=update(n)) as resp:
+                    if resp.status != 200:
+                        raise RuntimeError(f"ingress answered {resp.status}: {await resp.text()}")
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return sent
+
+
+async def measure(kind: str, db_url: str, count: int, concurrency: int, tmp: Path) -> dict[str, Any]:
+    """One run on one database."""
+    port, hook_port = free_port(), free_port()
+    config = tmp / f"{kind}.yaml"
+    write_config(config, db_url, port)
+    key, connection = await prepare(config)
+    receiver = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", receiver.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", hook_port).start()
+    # cwd=ROOT: an editable install made before nlu/ existed does not map the `nlu` package
+    server = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--config", str(config)], cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(base)
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as s:
+            body = {"url": f"http://127.0.0.1:{hook_port}/hook", "events": ["reply.received"]}
+            async with s.post(f"{base}/v1/webhooks", json=body) as resp:
+                receiver.secret = (await resp.json())["secret"]
+        warm = 50
+        receiver.expect = warm
+        await fire(base, connection, 0, warm, 8)  # loads the classifier, warms pools
+        await asyncio.wait_for(receiver.done.wait(), 60)
+        receiver.arrived.clear()
+        receiver.done.clear()
+        receiver.expect = count
+        started = time.perf_counter()
+        sent = await fire(base, connection, warm, count, concurrency)
+        await asyncio.wait_for(receiver.done.wait(), 300)
+        finished = max(receiver.arrived.values())
+    finally:
+        server.terminate()
+        server.wait(30)
+        await runner.cleanup()
+    latencies = sorted((receiver.arrived[n] - t) * 1000 for n, t in sent.items())
+    return {
+        "db": kind,
+        "replies": count,
+        "replies/s": count / (finished - started),
+        "p50 ms": latencies[len(latencies) // 2],
+        "p99 ms": latencies[int(len(latencies) * 0.99) - 1],
+        "bad signatures": receiver.bad,
+    }
+
+
+async def wait_ready(base: str) -> None:
+    """Until /healthz answers."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            try:
+                async with session.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the API did not start")
+
+
+async def main() -> None:
+    """Run and print the table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=16, help="callbacks in flight")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        if args.db in ("sqlite", "both"):
+            rows.append(
+                await measure(
+                    "sqlite", f"sqlite+aiosqlite:///{tmp / 'bench.db'}", args.count, args.concurrency, tmp
+                )
+            )
+        if args.db in ("postgresql", "both"):
+            name = f"notifyhub_bench_{uuid.uuid4().hex[:8]}"
+            admin = await asyncpg.connect(PG_ADMIN)
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            try:
+                url = (
+                    PG_ADMIN.rpartition("/")[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+                )
+                rows.append(await measure("postgresql", url, args.count, args.concurrency, tmp))
+            finally:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await admin.close()
+    cols = ["db", "replies", "replies/s", "p50 ms", "p99 ms", "bad signatures"]
+    print(f"concurrency {args.concurrency} callbacks in flight; target 1,000 replies/s, p99 < 100 ms")
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "|".join("---" for _ in cols) + "|")
+    for row in rows:
+        print(
+            "| "
+            + " | ".join(f"{row[c]:,.1f}" if isinstance(row[c], float) else str(row[c]) for c in cols)
+            + " |"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

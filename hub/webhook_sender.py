@@ -1,0 +1,211 @@
+"""Delivering client webhooks: lease due rows, POST them signed, retry with backoff for 24 hours.
+
+Each attempt (aiohttp) is its own task with a hard timeout and no redirects followed, so an endpoint that
+hangs, fails, answers slowly or redirects only delays its own deliveries; rows are leased, so
+several sender processes share the work. Order per thread: a delivery is not leased while an
+earlier one of the same endpoint and thread is still pending (see `WebhookRepo.claim_due`).
+A delivery still failing 24 hours after it was queued is `dead`, and can be replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from hub import webhooks
+from hub.clock import Clock
+from storage.models import WebhookDelivery
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("notifyhub.webhooks")
+#: Attempts in flight per endpoint (a slow endpoint waits; others go on).
+PER_ENDPOINT = 128
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, within a give-up window."""
+
+    min_delay: float = 5.0
+    max_delay: float = 3600.0
+    factor: float = 2.0
+    jitter: float = 0.2
+    give_up_after: float = 86400.0
+    timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_delay <= self.max_delay or self.factor < 1 or not 0 <= self.jitter <= 1:
+            raise ValueError("need 0 < min_delay <= max_delay, factor >= 1, 0 <= jitter <= 1")
+
+    def delay(self, attempts: int) -> float:
+        """Seconds before the next try after `attempts` failed ones."""
+        base = min(self.max_delay, self.min_delay * self.factor ** max(0, attempts - 1))
+        return base * (1 + self.jitter * random.random())
+
+
+class WebhookSender:
+    """Sends due deliveries; `run_once` for tests, `run` as a background loop."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        policy: RetryPolicy | None = None,
+        http: aiohttp.ClientSession | None = None,
+        batch: int = 200,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self.policy = policy or RetryPolicy()
+        self._http = http
+        self._batch = batch
+        self._doorbell = asyncio.Event()
+        self._outcomes: list[dict[str, Any]] = []
+        self._recorder: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        """Something was queued: look now instead of after the idle pause."""
+        self._doorbell.set()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            timeout = aiohttp.ClientTimeout(total=self.policy.timeout)
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)  # `run` bounds attempts in flight
+            self._http = aiohttp.ClientSession(timeout=timeout, connector=connector)
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def _claim(
+        self, limit: int, skip: set[str] | None = None
+    ) -> tuple[list[WebhookDelivery], dict[str, Any]]:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            due = await uow.webhooks.claim_due(limit, now, now + self.policy.timeout + 30, skip or set())
+            endpoints = await uow.webhooks.endpoints_by_id({d.endpoint_id for d in due}) if due else {}
+            await uow.commit()
+        return due, endpoints
+
+    async def run_once(self) -> int:
+        """Attempt every delivery due now (concurrently); returns how many were attempted."""
+        due, endpoints = await self._claim(self._batch)
+        if due:
+            results = await asyncio.gather(*(self._attempt(d, endpoints.get(d.endpoint_id)) for d in due))
+            await self._record(list(results))
+        return len(due)
+
+    async def run(self, stop: asyncio.Event, idle: float = 0.2, concurrency: int = 256) -> None:
+        """Deliver until `stop`, each attempt in its own task so a slow endpoint blocks nobody else.
+
+        At most `PER_ENDPOINT` attempts per endpoint are in flight; an endpoint at its cap is left
+        out of the next claims, so a hung endpoint cannot take the slots other clients need.
+        """
+        inflight: set[asyncio.Task[None]] = set()
+        busy: Counter[str] = Counter()
+        while not stop.is_set():
+            try:
+                room = min(concurrency - len(inflight), self._batch)
+                full = {e for e, n in busy.items() if n >= PER_ENDPOINT}
+                due, endpoints = await self._claim(room, full) if room > 0 else ([], {})
+                for d in due:
+                    busy[d.endpoint_id] += 1
+                    task = asyncio.create_task(self._one(d, endpoints.get(d.endpoint_id), busy))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+            except Exception:
+                log.exception("claiming webhook deliveries failed; retrying")
+                due = []
+            if not due:
+                await self._pause(stop, idle)
+        for task in list(inflight):
+            task.cancel()
+        await asyncio.gather(*inflight, return_exceptions=True)
+        if self._recorder is not None:
+            await asyncio.gather(self._recorder, return_exceptions=True)
+
+    async def _pause(self, stop: asyncio.Event, idle: float) -> None:
+        """Wait `idle` seconds, or less when poked or stopped."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._doorbell.wait())]
+        await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        self._doorbell.clear()
+
+    async def _one(self, delivery: WebhookDelivery, endpoint: Any, busy: Counter[str]) -> None:
+        """Attempt one delivery; its outcome is recorded with others that finish meanwhile."""
+        try:
+            outcome = await self._attempt(delivery, endpoint)  # not `append(await ...)`: the list is swapped
+            self._outcomes.append(outcome)
+        finally:
+            busy[delivery.endpoint_id] -= 1
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_outcomes())
+
+    async def _record_outcomes(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                await self._record(batch)
+            except Exception:
+                log.exception("recording %d webhook outcomes failed; their leases will run out", len(batch))
+            self.poke()  # the next delivery of the same thread may be due now
+
+    async def _attempt(self, d: WebhookDelivery, endpoint: Any) -> dict[str, Any]:
+        """POST one delivery; the row update that records the outcome."""
+        if endpoint is None or endpoint.deleted_at is not None:
+            return {"b_id": d.id, "status": "dead", "last_error": "endpoint deleted", "claimed_until": None}
+        payload = webhooks.encode(d.payload)
+        ts = int(self._clock.now())
+        status: int | None = None
+        try:
+            async with self._client().post(
+                endpoint.url,
+                data=payload,
+                headers=webhooks.headers(endpoint.secret, d.id, ts, payload),
+                allow_redirects=False,
+            ) as answer:
+                status = answer.status
+                await answer.read()
+            error = None if 200 <= status < 300 else f"HTTP {status}"
+        except (aiohttp.ClientError, TimeoutError) as e:
+            error = "timeout" if isinstance(e, TimeoutError) else type(e).__name__
+        now = self._clock.now()
+        attempts = d.attempts + 1
+        row: dict[str, Any] = {
+            "b_id": d.id,
+            "attempts": attempts,
+            "last_status": status,
+            "claimed_until": None,
+        }
+        if error is None:
+            return {**row, "status": "delivered", "delivered_at": now, "last_error": None}
+        next_at = now + self.policy.delay(attempts)
+        if next_at - d.created_at > self.policy.give_up_after:
+            log.warning(
+                "webhook %s to endpoint %s dead after %d attempts: %s", d.id, d.endpoint_id, attempts, error
+            )
+            return {**row, "status": "dead", "last_error": error}
+        log.info(
+            "webhook %s to endpoint %s failed (%s); retry in %.0fs", d.id, d.endpoint_id, error, next_at - now
+        )
+        return {**row, "status": "pending", "next_attempt_at": next_at, "last_error": error}
+
+    async def _record(self, results: list[dict[str, Any]]) -> None:
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in results:  # one executemany per shape of row
+            groups.setdefault(tuple(sorted(row)), []).append(row)
+        async with self._uow() as uow:
+            for rows in groups.values():
+                await uow.webhooks.record(rows)
+            await uow.commit()

@@ -1,0 +1,151 @@
+"""Client webhook endpoints and the delivery outbox (one row per event per endpoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.db import is_postgres
+from storage.models import WebhookDelivery, WebhookEndpoint
+
+_DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+_RESULT = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id"))
+
+
+class WebhookRepo:
+    """Endpoints per client; deliveries leased in order per (endpoint, thread)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        """Register an endpoint."""
+        self._session.add(endpoint)
+        await self._session.flush()
+
+    async def endpoint(self, endpoint_id: str, client_id: str) -> WebhookEndpoint | None:
+        """A live endpoint, only when it belongs to the client."""
+        found = await self._session.get(WebhookEndpoint, endpoint_id)
+        if found is None or found.client_id != client_id or found.deleted_at is not None:
+            return None
+        return found
+
+    async def endpoints(self, client_ids: Iterable[str]) -> list[WebhookEndpoint]:
+        """Live endpoints of these clients, oldest first."""
+        wanted = set(client_ids)
+        if not wanted:
+            return []
+        stmt = (
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.client_id.in_(wanted), WebhookEndpoint.deleted_at.is_(None))
+            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def enqueue(self, rows: list[dict[str, Any]]) -> None:
+        """Add deliveries; their `seq` (insertion order) is the order they go out per thread."""
+        if rows:
+            await self._session.execute(insert(_DELIVERIES), rows)
+
+    async def claim_due(
+        self, limit: int, now: float, lease_until: float, skip: set[str] | None = None
+    ) -> list[WebhookDelivery]:
+        """Lease due deliveries that have no earlier pending delivery on the same thread and endpoint.
+
+        Endpoints in `skip` (already at their in-flight cap) are left for a later claim.
+        """
+        earlier = aliased(WebhookDelivery)
+        blocked = (
+            select(earlier.seq)
+            .where(
+                earlier.endpoint_id == WebhookDelivery.endpoint_id,
+                earlier.order_key == WebhookDelivery.order_key,
+                earlier.status == "pending",
+                earlier.seq < WebhookDelivery.seq,
+            )
+            .exists()
+        )
+        pick = (
+            select(WebhookDelivery.seq)
+            .where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+                or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now),
+                ~blocked,
+            )
+            .order_by(WebhookDelivery.seq)
+            .limit(limit)
+        )
+        if skip:
+            pick = pick.where(WebhookDelivery.endpoint_id.not_in(skip))
+        if is_postgres(self._session):
+            pick = pick.with_for_update(skip_locked=True)
+        seqs = list((await self._session.execute(pick)).scalars())
+        if not seqs:
+            return []
+        await self._session.execute(
+            update(WebhookDelivery).where(WebhookDelivery.seq.in_(seqs)).values(claimed_until=lease_until)
+        )
+        stmt = select(WebhookDelivery).where(WebhookDelivery.seq.in_(seqs)).order_by(WebhookDelivery.seq)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def endpoints_by_id(self, ids: Iterable[str]) -> dict[str, WebhookEndpoint]:
+        """Endpoints (deleted ones too) by id."""
+        stmt = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(set(ids)))
+        return {e.id: e for e in (await self._session.execute(stmt)).scalars()}
+
+    async def record(self, results: list[dict[str, Any]]) -> None:
+        """Store attempt outcomes: dicts with b_id and the changed columns."""
+        if results:
+            await self._session.execute(_RESULT, results)
+
+    async def log(
+        self, client_id: str, *, status: str | None, endpoint_id: str | None, limit: int, before: int | None
+    ) -> list[WebhookDelivery]:
+        """A client's deliveries, newest first."""
+        stmt = select(WebhookDelivery).where(WebhookDelivery.client_id == client_id)
+        if status:
+            stmt = stmt.where(WebhookDelivery.status == status)
+        if endpoint_id:
+            stmt = stmt.where(WebhookDelivery.endpoint_id == endpoint_id)
+        if before is not None:
+            stmt = stmt.where(WebhookDelivery.seq < before)
+        stmt = stmt.order_by(WebhookDelivery.seq.desc()).limit(limit)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def replay(
+        self, client_id: str, now: float, *, ids: list[str] | None, since: float | None, until: float | None
+    ) -> int:
+        """Make dead (or, by id, any) deliveries pending again; returns how many."""
+        cond = [WebhookDelivery.client_id == client_id]
+        if ids:
+            cond.append(WebhookDelivery.id.in_(ids))
+        else:
+            cond.append(WebhookDelivery.status == "dead")
+            if since is not None:
+                cond.append(WebhookDelivery.created_at >= since)
+            if until is not None:
+                cond.append(WebhookDelivery.created_at <= until)
+        stmt = (
+            update(WebhookDelivery)
+            .where(and_(*cond))
+            .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None, created_at=now)
+        )
+        result = await self._session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def log_all_pending(self) -> list[WebhookDelivery]:
+        """Every pending delivery of every client (tests and operators)."""
+        stmt = (
+            select(WebhookDelivery).where(WebhookDelivery.status == "pending").order_by(WebhookDelivery.seq)
+        )
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def pending_count(self) -> int:
+        """Deliveries still to go out (benchmarks and tests wait on this)."""
+        stmt = select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == "pending")
+        return int((await self._session.execute(stmt)).scalar_one())

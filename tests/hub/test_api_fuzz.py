@@ -1,0 +1,80 @@
+"""Schemathesis against /openapi.json on a live `notifyhub serve`: no 5xx, every answer as documented."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from hub.openapi import openapi_document
+from tests.conftest import ROOT
+
+schema = schemathesis.openapi.from_dict(openapi_document())
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A real server process on a fresh SQLite file, and a client API key."""
+    tmp = tmp_path_factory.mktemp("fuzz")
+    port = _free_port()
+    env = dict(
+        os.environ,
+        NOTIFYHUB_DATABASE__URL=f"sqlite+aiosqlite:///{tmp / 'fuzz.db'}",
+        NOTIFYHUB_SERVER__PORT=str(port),
+        NOTIFYHUB_ADMIN_TOKEN="fuzz-admin",
+        NOTIFYHUB_LOGGING__LEVEL="ERROR",
+    )
+    cli = [sys.executable, "-m", "hub"]
+    config = ["--config", str(ROOT / "config.yaml")]
+    made = subprocess.run(
+        [*cli, "clients", "create", "Fuzz", "--json", *config],
+        env=env,
+        cwd=tmp,
+        check=True,
+        capture_output=True,
+    )
+    key = json.loads(made.stdout)["api_key"]
+    with (tmp / "serve.log").open("wb") as log:
+        server = subprocess.Popen([*cli, "serve", *config], env=env, cwd=tmp, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base, key
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+@schema.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_api_never_fails_and_answers_as_documented(case: schemathesis.Case, live: tuple[str, str]) -> None:
+    base, key = live
+    token = "fuzz-admin" if case.path.startswith("/v1/admin") else key
+    case.call_and_validate(base_url=base, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
