@@ -54,7 +54,7 @@ def write_config(path: Path, db_url: str, port: int, workers: int) -> None:
     config = {
         "server": {"host": "127.0.0.1", "port": port},
         "database": {"url": db_url, "pool_size": 10},
-        "dispatch": {"workers": workers, "batch_size": 500, "poll_interval": 0.02},
+        "dispatch": {"workers": workers, "batch_size": 1000, "poll_interval": 0.02},
         "logging": {"level": "WARNING"},
         "admin_token": "bench-admin",
         "sandbox": {"enabled": True, "poll_interval": 0.05, "customers": customers},
