@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,17 +33,13 @@ from standardwebhooks.webhooks import Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.live import free_port, wait_ready  # noqa: E402
+
 PG_ADMIN = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 CUSTOMERS = 1000
 TEXTS = ("5, всё отлично", "а когда привезут?", "спасибо, получил", "thanks, got it")
 SECRET = "vk-bench-secret"
-
-
-def free_port() -> int:
-    """A free local TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(path: Path, db_url: str, port: int) -> None:
@@ -230,20 +225,6 @@ async def measure(kind: str, db_url: str, count: int, concurrency: int, tmp: Pat
         "p99 ms": latencies[int(len(latencies) * 0.99) - 1],
         "bad signatures": receiver.bad,
     }
-
-
-async def wait_ready(base: str) -> None:
-    """Until /healthz answers."""
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            try:
-                async with session.get(f"{base}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the API did not start")
 
 
 async def main() -> None:

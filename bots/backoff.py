@@ -34,6 +34,11 @@ class BackoffConfig:
         """The delay before retry number `attempt` (1-based), without jitter, for stateless callers."""
         return float(min(self.max_delay, self.min_delay * self.factor ** max(0, attempt - 1)))
 
+    def jittered(self, attempt: int) -> float:
+        """`delay(attempt)` plus up to `jitter` of it at random, so retries do not arrive in lockstep."""
+        base = self.delay(attempt)
+        return base + base * self.jitter * random.random()
+
 
 class Backoff:
     """Grows the delay after each failure and resets after a success."""

@@ -20,6 +20,7 @@ from hub.phones import normalize_phone
 from hub.schemas import NotifyIn, RouteLeg
 from hub.templates import render
 from storage.models import Client, Template
+from storage.repos.contacts import contact_row
 from storage.repos.notifications import leg_row
 from storage.uow import UnitOfWork
 
@@ -140,7 +141,7 @@ class Acceptor:
         new_idents: list[dict[str, Any]] = []
         for phone in sorted(set(phones.values()) - by_phone.keys()):
             contact_id = by_phone[phone] = new_id("con")
-            new_contacts.append(_contact_row(contact_id, client.id, phone, now))
+            new_contacts.append(contact_row(contact_id, client.id, phone, now))
             for ident in self._directory(phone, now) if self._directory else []:
                 new_idents.append(
                     {
@@ -158,7 +159,7 @@ class Acceptor:
             for n, ext in wanted.items():
                 if ext not in known:
                     known[ext] = new_id("con")
-                    new_contacts.append(_contact_row(known[ext], client.id, None, now))
+                    new_contacts.append(contact_row(known[ext], client.id, None, now))
                     new_idents.append(
                         {
                             "id": new_id("idn"),
@@ -235,15 +236,3 @@ class Acceptor:
             outbox.append({"notification_id": nid, "due_at": now, "claimed_until": None})
             results[n] = Accepted(nid, "queued")
         return notes, legs, events, outbox
-
-
-def _contact_row(contact_id: str, client_id: str, phone: str | None, now: float) -> dict[str, Any]:
-    return {
-        "id": contact_id,
-        "client_id": client_id,
-        "phone": phone,
-        "opted_out": False,
-        "marketing_consent": False,
-        "ownership": "verified",
-        "created_at": now,
-    }

@@ -24,6 +24,7 @@ from hub.replies import Facts, Plan, decide
 from hub.webhooks import Event
 from nlu.labels import Classification
 from storage.models import Thread
+from storage.repos.contacts import contact_row
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.threads")
@@ -140,7 +141,7 @@ class ReplyHandler:
         at = reply.at.timestamp()
         existing = await uow.contacts.by_phone(client_id, phone) if phone else None
         contact_id = existing.id if existing else new_id("con")
-        contacts = [] if existing else [_contact_row(contact_id, client_id, phone, at)]
+        contacts = [] if existing else [contact_row(contact_id, client_id, phone, at)]
         idents = []
         if reply.channel != "sms":
             idents.append(
@@ -261,16 +262,4 @@ def reply_data(row: dict[str, Any], thread: Thread, phone: str | None) -> dict[s
         "rating": row["rating"],
         "confidence": row["confidence"],
         "at": iso(row["at"]),
-    }
-
-
-def _contact_row(contact_id: str, client_id: str, phone: str | None, now: float) -> dict[str, Any]:
-    return {
-        "id": contact_id,
-        "client_id": client_id,
-        "phone": phone,
-        "opted_out": False,
-        "marketing_consent": False,
-        "ownership": "verified",
-        "created_at": now,
     }

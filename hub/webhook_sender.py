@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from bots.backoff import BackoffConfig
 from hub import webhooks
 from hub.clock import Clock
 from storage.models import WebhookDelivery
@@ -29,25 +29,21 @@ log = logging.getLogger("notifyhub.webhooks")
 PER_ENDPOINT = 128
 
 
+#: 5 s, 10 s, 20 s ... up to an hour between attempts, each up to 20% later at random.
+WEBHOOK_BACKOFF = BackoffConfig(min_delay=5.0, max_delay=3600.0, factor=2.0, jitter=0.2)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with jitter, within a give-up window."""
 
-    min_delay: float = 5.0
-    max_delay: float = 3600.0
-    factor: float = 2.0
-    jitter: float = 0.2
+    backoff: BackoffConfig = WEBHOOK_BACKOFF
     give_up_after: float = 86400.0
     timeout: float = 5.0
 
-    def __post_init__(self) -> None:
-        if not 0 < self.min_delay <= self.max_delay or self.factor < 1 or not 0 <= self.jitter <= 1:
-            raise ValueError("need 0 < min_delay <= max_delay, factor >= 1, 0 <= jitter <= 1")
-
     def delay(self, attempts: int) -> float:
         """Seconds before the next try after `attempts` failed ones."""
-        base = min(self.max_delay, self.min_delay * self.factor ** max(0, attempts - 1))
-        return base * (1 + self.jitter * random.random())
+        return self.backoff.jittered(attempts)
 
 
 class WebhookSender:

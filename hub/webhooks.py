@@ -14,25 +14,15 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from hub.clock import iso
 from hub.ids import new_id
+from hub.schemas import EventName
 from storage.uow import UnitOfWork
 
-EVENTS = (
-    "notification.sent",
-    "notification.delivered",
-    "notification.read",
-    "notification.failed",
-    "notification.expired",
-    "notification.fallback",
-    "reply.received",
-    "contact.opted_out",
-    "contact.opted_in",
-    "thread.needs_agent",
-    "template.moderated",
-)
+#: Every event a client can subscribe to (the API schema's `EventName`).
+EVENTS: tuple[str, ...] = get_args(EventName)
 _LEG_EVENTS = {
     "leg_sent": "notification.sent",
     "leg_delivered": "notification.delivered",

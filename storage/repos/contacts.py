@@ -13,6 +13,19 @@ from storage.db import insert_ignore
 from storage.models import Contact, Identity
 
 
+def contact_row(contact_id: str, client_id: str, phone: str | None, now: float) -> dict[str, Any]:
+    """A new contact's row: not opted out, no marketing consent, ownership verified."""
+    return {
+        "id": contact_id,
+        "client_id": client_id,
+        "phone": phone,
+        "opted_out": False,
+        "marketing_consent": False,
+        "ownership": "verified",
+        "created_at": now,
+    }
+
+
 class ContactRepo:
     """Contacts and identities, read and written in batches on the notify path."""
 

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import func, select
 
+from benchmarks.live import free_port, wait_ready
 from hub.bootstrap import build_hub
 from storage.models import Notification
 from tests.conftest import ROOT, make_config
@@ -30,19 +30,6 @@ def _serve(db_url: str, port: int, cwd: Path) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "hub", "serve", "--no-workers", "--config", str(ROOT / "config.yaml")]
     with (cwd / "serve.log").open("ab") as log:
         return subprocess.Popen(cmd, env=env, stdout=log, stderr=log, cwd=cwd)
-
-
-async def _ready(base: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            try:
-                async with session.get(f"{base}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the API did not start")
 
 
 async def test_killed_api_loses_nothing_and_a_retry_adds_nothing_twice(db_url: str, tmp_path: Path) -> None:
@@ -63,13 +50,11 @@ async def test_killed_api_loses_nothing_and_a_retry_adds_nothing_twice(db_url: s
         ]
         body = json.dumps({"items": items})
         headers = {"Authorization": f"Bearer {created.api_key}", "Content-Type": "application/json"}
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
 
         server = _serve(db_url, port, tmp_path)
-        await _ready(base)
+        await wait_ready(base, 30)
         async with aiohttp.ClientSession(headers=headers) as session:
             request = asyncio.create_task(session.post(f"{base}/v1/notify/batch", data=body))
             await asyncio.sleep(0.15)  # mid-request: parsing, validating or committing
@@ -79,7 +64,7 @@ async def test_killed_api_loses_nothing_and_a_retry_adds_nothing_twice(db_url: s
                 (await request).release()
         server = _serve(db_url, port, tmp_path)
         try:
-            await _ready(base)
+            await wait_ready(base, 30)
             async with (
                 aiohttp.ClientSession(headers=headers) as session,
                 session.post(f"{base}/v1/notify/batch", data=body) as resp,

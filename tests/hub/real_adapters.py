@@ -10,6 +10,7 @@ from hub.bootstrap import Hub
 from hub.connections import add_connection
 from hub.ids import new_id
 from storage.models import Connection
+from storage.repos.contacts import contact_row
 from tests.fakes.clock import FakeClock
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -50,15 +51,7 @@ async def link_customer(hub: Hub, client_id: str, phone: str, **identities: str)
     """A contact with a phone and messenger identities active now (as a client import would make)."""
     now = hub.clock.now()
     contact_id = new_id("con")
-    contact = {
-        "id": contact_id,
-        "client_id": client_id,
-        "phone": phone,
-        "opted_out": False,
-        "marketing_consent": False,
-        "ownership": "verified",
-        "created_at": now,
-    }
+    contact = contact_row(contact_id, client_id, phone, now)
     idents: list[dict[str, Any]] = [
         {
             "id": new_id("idn"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from benchmarks.live import free_port
 from hub.openapi import openapi_document
 from tests.conftest import ROOT
 
@@ -28,17 +28,11 @@ schema = schemathesis.openapi.from_dict(openapi_document())
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A real server process on a fresh SQLite file, and a client API key."""
     tmp = tmp_path_factory.mktemp("fuzz")
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         NOTIFYHUB_DATABASE__URL=f"sqlite+aiosqlite:///{tmp / 'fuzz.db'}",
