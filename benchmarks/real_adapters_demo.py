@@ -30,7 +30,7 @@ from hub.accounts import create_client
 from hub.api import create_app
 from hub.bootstrap import Hub, build_hub
 from hub.config import Config
-from hub.demo import TEXT, summary
+from hub.demo import TEXT, fetch_views, summary
 from storage.migrate import upgrade
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
@@ -160,14 +160,6 @@ async def _notify(session: aiohttp.ClientSession, base: str, admin: str, spec: d
         return [r["id"] for r in (await resp.json())["results"]]
 
 
-async def _views(session: aiohttp.ClientSession, base: str, ids: list[str]) -> list[dict[str, Any]]:
-    views = []
-    for nid in ids:
-        async with session.get(f"{base}/v1/notifications/{nid}") as resp:
-            views.append(await resp.json())
-    return views
-
-
 def _settled(views: list[dict[str, Any]], customers: list[Customer]) -> bool:
     return all(v["final"] and (v["replies"] or not c.replies) for v, c in zip(views, customers, strict=True))
 
@@ -195,11 +187,11 @@ async def run(config: Config, spec: dict[str, Any]) -> None:
             async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {api_key}"}) as session:
                 ids = await _notify(session, base, admin, spec)
                 print(f"sent {len(ids)} notifications through the real VK, Telegram and SMS adapters...")
-                views = await _views(session, base, ids)
+                views = await fetch_views(session, base, ids)
                 while not _settled(views, customers) and time.monotonic() - started < DEADLINE:
                     await players.play(base, conn_ids)
                     await asyncio.sleep(0.2)
-                    views = await _views(session, base, ids)
+                    views = await fetch_views(session, base, ids)
             print(summary(config, list(zip(customers, views, strict=True)), time.monotonic() - started))
             print(f"fakes received: VK {len(vk.sent)}, Telegram {len(tg.sent)}, SMS {len(gw.sent)} messages")
         finally:

@@ -84,9 +84,8 @@ def summary(config: Config, rows: list[tuple[Any, dict[str, Any]]], elapsed: flo
     return "\n".join(lines)
 
 
-async def _settled(
-    session: aiohttp.ClientSession, base: str, ids: list[str], expect_reply: list[bool]
-) -> list[dict[str, Any]]:
+async def fetch_views(session: aiohttp.ClientSession, base: str, ids: list[str]) -> list[dict[str, Any]]:
+    """The API's view of each notification, in order."""
     views = []
     for nid in ids:
         async with session.get(f"{base}/v1/notifications/{nid}") as resp:
@@ -155,10 +154,10 @@ async def run_demo(config: Config) -> None:
                 flush=True,
             )
             expect = [bool(c.replies) for c in customers]
-            views = await _settled(session, base, ids, expect)
+            views = await fetch_views(session, base, ids)
             while not _done(views, expect) and time.monotonic() - started < DEADLINE:
                 await asyncio.sleep(0.5)
-                views = await _settled(session, base, ids, expect)
+                views = await fetch_views(session, base, ids)
         print(summary(config, list(zip(customers, views, strict=True)), time.monotonic() - started))
     finally:
         await runner.cleanup()
