@@ -34,7 +34,7 @@ from standardwebhooks.webhooks import Webhook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.live import free_port, wait_ready  # noqa: E402
+from benchmarks.live import cpu_seconds, free_port, new_secret_key, wait_ready  # noqa: E402
 
 PG_ADMIN = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 CUSTOMERS = 1000
@@ -42,15 +42,18 @@ TEXTS = ("5, всё отлично", "а когда привезут?", "спа�
 SECRET = "vk-bench-secret"
 
 
-def write_config(path: Path, db_url: str, port: int) -> None:
-    """Hub config: no sandbox, quiet logs."""
+def write_config(path: Path, db_url: str, port: int, processes: int = 1) -> None:
+    """Hub config: no sandbox, quiet logs; several processes share the port."""
     config = {
-        "server": {"host": "127.0.0.1", "port": port},
+        "server": {"host": "127.0.0.1", "port": port, "reuse_port": processes > 1},
         "database": {"url": db_url, "pool_size": 20},
         "dispatch": {"workers": 1},
         "logging": {"level": "WARNING"},
         "admin_token": "bench-admin",
         "sandbox": {"enabled": False},
+        # the client's receiver is this process, on loopback over plain http
+        "webhooks": {"allow_private_urls": True, "require_https": False},
+        "secret_key": new_secret_key(),  # seals the connection token and webhook secret
     }
     path.write_text(yaml.safe_dump(config))
 
@@ -180,11 +183,13 @@ async def fire(base: str, connection: int, start: int, count: int, concurrency: 
     return sent
 
 
-async def measure(kind: str, db_url: str, count: int, concurrency: int, tmp: Path) -> dict[str, Any]:
-    """One run on one database."""
+async def measure(
+    kind: str, db_url: str, count: int, concurrency: int, tmp: Path, processes: int = 1
+) -> dict[str, Any]:
+    """One run on one database, with `processes` hub processes sharing the port."""
     port, hook_port = free_port(), free_port()
     config = tmp / f"{kind}.yaml"
-    write_config(config, db_url, port)
+    write_config(config, db_url, port, processes)
     key, connection = await prepare(config)
     receiver = Receiver()
     app = web.Application()
@@ -193,10 +198,14 @@ async def measure(kind: str, db_url: str, count: int, concurrency: int, tmp: Pat
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", hook_port).start()
     # cwd=ROOT: an editable install made before nlu/ existed does not map the `nlu` package
-    server = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--config", str(config)], cwd=ROOT)
+    # BENCH_PROFILE=file: run the hub under cProfile, writing its statistics there on exit
+    prof = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+    command = [sys.executable, *prof, "-m", "hub", "serve", "--config", str(config)]
+    servers = [subprocess.Popen(command, cwd=ROOT) for _ in range(processes)]
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_ready(base)
+        await asyncio.sleep(2 if processes > 1 else 0)  # the others are up too (each loads the same)
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as s:
             body = {"url": f"http://127.0.0.1:{hook_port}/hook", "events": ["reply.received"]}
             async with s.post(f"{base}/v1/webhooks", json=body) as resp:
@@ -208,21 +217,29 @@ async def measure(kind: str, db_url: str, count: int, concurrency: int, tmp: Pat
         receiver.arrived.clear()
         receiver.done.clear()
         receiver.expect = count
-        started = time.perf_counter()
+        started, own_before = time.perf_counter(), time.process_time()
+        cpu_before = sum(cpu_seconds(server.pid) for server in servers)
         sent = await fire(base, connection, warm, count, concurrency)
         await asyncio.wait_for(receiver.done.wait(), 300)
         finished = max(receiver.arrived.values())
+        cpu_used = sum(cpu_seconds(server.pid) for server in servers) - cpu_before
+        own_used = time.process_time() - own_before
     finally:
-        server.terminate()
-        server.wait(30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(30)
         await runner.cleanup()
     latencies = sorted((receiver.arrived[n] - t) * 1000 for n, t in sent.items())
     return {
         "db": kind,
+        "processes": processes,
         "replies": count,
         "replies/s": count / (finished - started),
         "p50 ms": latencies[len(latencies) // 2],
         "p99 ms": latencies[int(len(latencies) * 0.99) - 1],
+        "hub CPU ms/reply": cpu_used * 1000 / count,
+        "load CPU ms/reply": own_used * 1000 / count,
         "bad signatures": receiver.bad,
     }
 
@@ -234,7 +251,10 @@ async def main() -> None:
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--count", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=16, help="callbacks in flight")
+    parser.add_argument("--concurrency", type=int, default=32, help="callbacks in flight")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="hub processes sharing the port (PostgreSQL only)"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -253,11 +273,23 @@ async def main() -> None:
                 url = (
                     PG_ADMIN.rpartition("/")[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
                 )
-                rows.append(await measure("postgresql", url, args.count, args.concurrency, tmp))
+                rows.append(
+                    await measure("postgresql", url, args.count, args.concurrency, tmp, args.processes)
+                )
             finally:
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 await admin.close()
-    cols = ["db", "replies", "replies/s", "p50 ms", "p99 ms", "bad signatures"]
+    cols = [
+        "db",
+        "processes",
+        "replies",
+        "replies/s",
+        "p50 ms",
+        "p99 ms",
+        "hub CPU ms/reply",
+        "load CPU ms/reply",
+    ]
+    cols.append("bad signatures")
     print(f"concurrency {args.concurrency} callbacks in flight; target 1,000 replies/s, p99 < 100 ms")
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" for _ in cols) + "|")

@@ -77,13 +77,14 @@ def main() -> None:
     rows = [
         ("run on", core),
         ("model load", f"{load_s:.2f} s"),
-        (f"batch throughput ({args.replies} replies, classify_many)",
-         f"{args.replies / batch_s:,.0f} replies/s"),
+        (
+            f"batch throughput ({args.replies} replies, classify_many)",
+            f"{args.replies / batch_s:,.0f} replies/s",
+        ),
         (f"single reply p50 ({args.singles} calls, classify)", f"{cuts[49]:.3f} ms"),
         ("single reply p99", f"{cuts[98]:.3f} ms"),
         ("RSS after load and runs", f"{rss:.0f} MB (peak {_rss_mb('VmHWM'):.0f} MB)"),
-        ("RSS of model and pipeline (minus interpreter, spaCy import)",
-         f"{rss - imported_rss:.0f} MB"),
+        ("RSS of model and pipeline (minus interpreter, spaCy import)", f"{rss - imported_rss:.0f} MB"),
         ("RSS of interpreter before importing nlu", f"{base_rss:.0f} MB"),
     ]
     print("| measure | value |\n|---|---|")

@@ -36,7 +36,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.live import free_port, wait_ready  # noqa: E402
+from benchmarks.live import free_port, new_secret_key, wait_ready  # noqa: E402
 
 PG_ADMIN = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 CUSTOMERS = 1000
@@ -54,9 +54,38 @@ def write_config(path: Path, db_url: str, port: int, workers: int) -> None:
         "dispatch": {"workers": workers, "batch_size": 1000, "poll_interval": 0.02},
         "logging": {"level": "WARNING"},
         "admin_token": "bench-admin",
+        "secret_key": new_secret_key(),  # stored secrets are encrypted; PostgreSQL requires a key
         "sandbox": {"enabled": True, "poll_interval": 0.05, "customers": customers},
     }
     path.write_text(yaml.safe_dump(config))
+
+
+async def approved_template(session: aiohttp.ClientSession, base: str, auth: dict[str, str]) -> str:
+    """The benchmark's template, submitted with the client's key `auth` and approved by the operator."""
+    body = {"name": "bench", "text": "Заказ #order# доставлен. Спасибо!", "category": "transactional"}
+    async with session.post(f"{base}/v1/templates", json=body, headers=auth) as resp:
+        template = str((await resp.json())["id"])
+    admin = {"Authorization": "Bearer bench-admin"}
+    url = f"{base}/v1/admin/templates/{template}/decision"
+    async with session.post(url, json={"status": "approved"}, headers=admin) as resp:
+        resp.raise_for_status()
+    return template
+
+
+def batch_body(template: str, numbers: range) -> bytes:
+    """A `/v1/notify/batch` body: notification n to sandbox customer n % CUSTOMERS, VK then SMS."""
+    now = datetime.now(UTC).isoformat()
+    items = [
+        {
+            "to": {"phone": f"+7999100{n % CUSTOMERS:04d}"},
+            "template_id": template,
+            "params": {"order": str(n)},
+            "action_at": now,
+            "route": [{"channel": "vk", "ttl": 60}, {"channel": "sms"}],
+        }
+        for n in numbers
+    ]
+    return json.dumps({"items": items}).encode()
 
 
 async def bare_rate(bodies: list[bytes], concurrency: int) -> float:
@@ -147,29 +176,9 @@ async def measure(
     try:
         await wait_ready(base)
         auth = {"Authorization": f"Bearer {key}"}
-        async with aiohttp.ClientSession(headers=auth) as session:
-            body = {"name": "bench", "text": "Заказ #order# доставлен. Спасибо!", "category": "transactional"}
-            async with session.post(f"{base}/v1/templates", json=body) as resp:
-                template = (await resp.json())["id"]
-            admin = {"Authorization": "Bearer bench-admin"}
-            async with session.post(
-                f"{base}/v1/admin/templates/{template}/decision", json={"status": "approved"}, headers=admin
-            ) as resp:
-                resp.raise_for_status()
-        now = datetime.now(UTC).isoformat()
-        bodies = []
-        for start in range(0, count_, 1000):
-            items = [
-                {
-                    "to": {"phone": f"+7999100{n % CUSTOMERS:04d}"},
-                    "template_id": template,
-                    "params": {"order": str(n)},
-                    "action_at": now,
-                    "route": [{"channel": "vk", "ttl": 60}, {"channel": "sms"}],
-                }
-                for n in range(start, min(count_, start + 1000))
-            ]
-            bodies.append(json.dumps({"items": items}).encode())
+        async with aiohttp.ClientSession() as session:
+            template = await approved_template(session, base, auth)
+        bodies = [batch_body(template, range(n, min(count_, n + 1000))) for n in range(0, count_, 1000)]
         while split and (tmp / f"{kind}.log").read_bytes().count(b"running") < processes:
             await asyncio.sleep(0.1)  # measure work, not the worker's start-up
         started = time.perf_counter()

@@ -16,6 +16,8 @@ from typing import Literal
 
 Channel = Literal["vk", "ok", "telegram", "sms"]
 CHANNELS: tuple[Channel, ...] = ("vk", "ok", "telegram", "sms")
+#: The category of a message asking the customer to share their phone number (identity linking).
+ASK_PHONE = "ask_phone"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class OutboundMessage:
     category: str = "service"
     #: Which client connection sends it; None means the client's sandbox.
     connection_id: int | None = None
+
+    @property
+    def ask_phone(self) -> bool:
+        """True when the message asks for the customer's phone: adapters add their share-phone button."""
+        return self.category == ASK_PHONE
 
 
 @dataclass(frozen=True)

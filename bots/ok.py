@@ -9,6 +9,7 @@ OK errors (`{"error_code", "error_msg": "NAME : text"}`, also the `invocation-er
 become hub errors by name, falling back to the numeric code:
 
     FLOOD_BLOCKED, LIMIT_REACHED, SERVICE, SYSTEM, UNKNOWN, HTTP 5xx, network -> ChannelUnavailable
+    no answer after the request went out (read timeout, dropped connection)   -> OutcomeUnknown
     PERMISSION_DENIED (user has not allowed group messages), NOT_FOUND       -> RecipientUnreachable
     PARAM_SESSION_EXPIRED, PARAM_SESSION_KEY, PARAM_API_KEY, PARAM_SIGNATURE  -> ConnectionBroken
     anything else, and a per-recipient `success: false`                       -> ChannelRejected
@@ -31,8 +32,12 @@ from hub.errors import (
     ChannelRejected,
     ChannelUnavailable,
     ConnectionBroken,
+    OutcomeUnknown,
     RecipientUnreachable,
 )
+
+#: httpx errors raised before OK could have read the request: safe to send again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError)
 
 log = logging.getLogger("notifyhub.bots.ok")
 
@@ -121,8 +126,10 @@ class OkChannel(BaseChannel):
             response = await self._client.post(
                 url, params={"access_token": self.config.token}, content=json.dumps(body), headers=headers
             )
-        except httpx.HTTPError as e:
+        except _NOT_SENT as e:
             raise ChannelUnavailable(f"{path}: {type(e).__name__}", channel="ok") from e
+        except httpx.HTTPError as e:  # OK may have acted on it, and has no dedupe key for a resend
+            raise OutcomeUnknown(f"{path}: no answer ({type(e).__name__})", channel="ok") from e
         return _decode(response, path)
 
     async def aclose(self) -> None:

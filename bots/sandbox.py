@@ -125,6 +125,8 @@ class SandboxNetwork:
             raise RecipientUnreachable(
                 "no such user in the sandbox", channel=message.channel, code="unknown_user"
             )
+        if self._config.send_latency:  # the platform's round trip, so a send can be caught mid-way
+            await self._clock.sleep(self._config.send_latency)
         now = self._clock.now()
         row: dict[str, Any] = {
             "leg_key": message.leg_key,

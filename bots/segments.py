@@ -88,4 +88,3 @@ def validate_sender(sender: str) -> str:
     if _ALNUM_SENDER.match(sender) and any(ch.isalpha() for ch in sender):
         return sender
     raise ValueError(f"invalid SMS sender {sender!r}: use up to 11 latin letters/digits or up to 15 digits")
-

@@ -109,9 +109,12 @@ class TelegramChannel(BaseChannel):
         self.skipped = 0
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        """`sendMessage` to the recipient's chat id."""
+        """`sendMessage` to the recipient's chat id (with the share-contact button when it asks for one)."""
+        markup = contact_keyboard("Поделиться номером") if message.ask_phone else None
         try:
-            sent = await self.bot.send_message(chat_id=_chat_id(message.recipient), text=message.text)
+            sent = await self.bot.send_message(
+                chat_id=_chat_id(message.recipient), text=message.text, reply_markup=markup
+            )
         except TelegramAPIError as e:
             raise map_error(e) from e
         log.info("sent leg=%s id=%s", message.leg_key, sent.message_id)

@@ -9,10 +9,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
+from hub import audit
 from hub.accounts import authenticate, create_client
 from hub.bootstrap import Hub
 from hub.errors import RequestError
+from hub.guard import CALLER, admin_actor, guard_middleware
 from hub.moderation import decide, submit, template_view
 from hub.notify import Accepted
 from hub.openapi import openapi_document
@@ -45,6 +49,13 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             raise
         code = {404: "not_found", 405: "method_not_allowed"}.get(e.status, "http_error")
         return error_response(RequestError(code, e.reason, status=e.status))
+    except (SQLAlchemyTimeout, OperationalError, InterfaceError, OSError) as e:
+        # the database is overloaded (no pooled connection came free) or unreachable: try again soon
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(e).__name__)
+        message = "the database is busy or unreachable; nothing was changed"
+        busy = error_response(RequestError("unavailable", message, status=503))
+        busy.headers["Retry-After"] = "1"
+        return busy
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(RequestError("internal", "internal error; nothing was changed", status=500))
@@ -66,7 +77,9 @@ async def _client(request: web.Request) -> Client:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise RequestError("unauthorized", "send your API key as 'Authorization: Bearer <key>'", status=401)
-    found = await authenticate(request.app[HUB].uow(), key.strip())
+    caller = request.get(CALLER)  # resolved by the guard (allow-list and rate limit already applied)
+    found = (caller.client, caller.key.role) if caller else None
+    found = found or await authenticate(request.app[HUB].uow(), key.strip(), request.app[HUB].clock.now())
     if found is None:
         raise RequestError("unauthorized", "this API key is not valid", status=401)
     if found[1] != "client" and request.method != "GET":  # agent keys read; only client keys send
@@ -181,7 +194,7 @@ async def admin_create_client(request: web.Request) -> web.Response:
     if not isinstance(name, str):
         raise RequestError("invalid_field", "name: give the client's name as a string")
     hub = request.app[HUB]
-    created = await create_client(hub.uow(), name, hub.clock.now())
+    created = await create_client(hub.uow(), name, hub.clock.now(), admin_actor(request))
     return web.json_response({"id": created.id, "name": created.name, "api_key": created.api_key}, status=201)
 
 
@@ -198,7 +211,9 @@ async def admin_decide(request: web.Request) -> web.Response:
     _admin(request)
     decision = parse(Decision, await _json(request))
     hub = request.app[HUB]
-    template = await decide(hub.uow(), request.match_info["id"], decision, hub.clock.now())
+    actor = admin_actor(request)
+    uow = audit.moderation(hub.uow(), actor, request.match_info["id"], decision, hub.clock.now())
+    template = await decide(uow, request.match_info["id"], decision, hub.clock.now())
     return web.json_response(template_view(template))
 
 
@@ -223,6 +238,12 @@ def setup_routes(app: web.Application) -> None:
 
     setup_thread_routes(app)  # threads, messages, contacts, surveys, agent keys
     setup_webhook_routes(app)  # /v1/webhooks
+    from hub.api_contacts import setup_contact_routes
+
+    setup_contact_routes(app)  # /v1/contacts/{phone}/links, .../ownership, /v1/contacts/import
+    from hub.api_keys import setup_key_routes
+
+    setup_key_routes(app)  # /v1/keys, /v1/audit, /v1/admin/clients/{id}, /v1/admin/keys
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
@@ -238,7 +259,8 @@ def create_app(hub: Hub, *, run_workers: bool = True) -> web.Application:
     from hub.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 
     app = web.Application(
-        middlewares=[metrics_middleware, errors_middleware], client_max_size=hub.config.server.max_body_bytes
+        middlewares=[metrics_middleware, errors_middleware, guard_middleware(hub)],
+        client_max_size=hub.config.server.max_body_bytes,
     )
     app[HUB] = hub
     app[METRICS] = Metrics()

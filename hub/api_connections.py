@@ -11,9 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
+from hub import audit
 from hub.api import HUB, _admin, _json
 from hub.connections import add_connection, connection_view, list_connections, remove_connection
 from hub.errors import RequestError
+from hub.guard import admin_actor
 
 
 async def _client_id(request: web.Request, body: dict[str, Any]) -> str:
@@ -43,9 +45,8 @@ async def admin_add_connection(request: web.Request) -> web.Response:
         raise RequestError("invalid_field", "mode: callback or longpoll; name: a string")
     hub = request.app[HUB]
     client_id = await _client_id(request, body)
-    created = await add_connection(
-        hub.uow(), client_id, channel, settings, hub.clock.now(), mode=mode, name=name
-    )
+    uow = audit.connection_added(hub.uow(), admin_actor(request), client_id, channel, hub.clock.now())
+    created = await add_connection(uow, client_id, channel, settings, hub.clock.now(), mode=mode, name=name)
     await hub.channels.reload(hub.uow, hub.clock.now)
     return web.json_response(connection_view(created), status=201)
 
@@ -64,7 +65,8 @@ async def admin_remove_connection(request: web.Request) -> web.Response:
     if not raw.isdigit():
         raise RequestError("connection_not_found", f"no connection {raw}", status=404)
     hub = request.app[HUB]
-    await remove_connection(hub.uow(), int(raw), hub.clock.now())
+    uow = audit.connection_removed(hub.uow(), admin_actor(request), int(raw), hub.clock.now())
+    await remove_connection(uow, int(raw), hub.clock.now())
     await hub.channels.reload(hub.uow, hub.clock.now)
     return web.json_response({"id": int(raw), "removed": True})
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
+from hub import audit
 from hub.accounts import create_agent
 from hub.api import HUB, _admin, _json
 from hub.errors import RequestError
+from hub.guard import CALLER, admin_actor, key_actor
 from hub.ids import hash_key
 from hub.inbox import (
     answer,
@@ -26,9 +29,11 @@ from hub.inbox import (
     update_thread,
 )
 from hub.phones import normalize_phone
+from hub.report import get_delivery_report
 from hub.schemas import AgentIn, AnswerIn, AssignIn, RelabelIn, parse
 from hub.surveys import survey_results
 from storage.repos.threads import ThreadFilter
+from storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -42,15 +47,27 @@ class Principal:
 
 async def principal(request: web.Request) -> Principal:
     """The caller behind a bearer key (client or agent), or 401."""
+    caller = request.get(CALLER)  # resolved by the guard (allow-list and rate limit already applied)
+    if caller is not None:
+        return Principal(caller.client.id, caller.key.role, caller.key.name or caller.key.role)
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise RequestError("unauthorized", "send your API key as 'Authorization: Bearer <key>'", status=401)
     async with request.app[HUB].uow() as uow:
-        found = await uow.clients.principal(hash_key(key.strip()))
+        found = await uow.clients.principal(hash_key(key.strip()), request.app[HUB].clock.now())
     if found is None:
         raise RequestError("unauthorized", "this API key is not valid", status=401)
     client, api_key = found
     return Principal(client.id, api_key.role, api_key.name or api_key.role)
+
+
+def _audited(request: web.Request, who: Principal, action: str, **details: Any) -> UnitOfWork:
+    """A unit of work whose commit also writes the audit entry of this thread or message action."""
+    hub = request.app[HUB]
+    target = request.match_info["id"]
+    actor, now = key_actor(request), hub.clock.now()
+    client_id = who.client_id
+    return audit.record(hub.uow(), actor, action, now, client_id=client_id, target=target, details=details)
 
 
 def _flag(raw: str | None, name: str) -> bool | None:
@@ -115,8 +132,9 @@ async def post_message(request: web.Request) -> web.Response:
     who = await principal(request)
     body = parse(AnswerIn, await _json(request))
     hub = request.app[HUB]
+    uow = _audited(request, who, "thread.answered", length=len(body.text))
     sent = await answer(
-        hub.uow(), hub.config, who.client_id, request.match_info["id"], body.text, who.name, hub.clock.now()
+        uow, hub.config, who.client_id, request.match_info["id"], body.text, who.name, hub.clock.now()
     )
     return web.json_response(sent, status=202)
 
@@ -128,9 +146,9 @@ async def post_assign(request: web.Request) -> web.Response:
     body = parse(AssignIn, raw)
     assignee = body.assignee if "assignee" in raw else (who.name if who.role == "agent" else None)
     hub = request.app[HUB]
-    view = await update_thread(
-        hub.uow(), who.client_id, request.match_info["id"], hub.clock.now(), assignee=assignee
-    )
+    uow = _audited(request, who, "thread.assigned", assignee=assignee)
+    thread_id = request.match_info["id"]
+    view = await update_thread(uow, who.client_id, thread_id, hub.clock.now(), assignee=assignee)
     return web.json_response(view)
 
 
@@ -139,7 +157,7 @@ async def post_resolve(request: web.Request) -> web.Response:
     who = await principal(request)
     hub = request.app[HUB]
     view = await update_thread(
-        hub.uow(),
+        _audited(request, who, "thread.resolved"),
         who.client_id,
         request.match_info["id"],
         hub.clock.now(),
@@ -155,7 +173,7 @@ async def patch_message(request: web.Request) -> web.Response:
     body = parse(RelabelIn, await _json(request))
     hub = request.app[HUB]
     view = await relabel(
-        hub.uow(),
+        _audited(request, who, "message.relabeled", label=body.label, rating=body.rating),
         hub.config,
         who.client_id,
         request.match_info["id"],
@@ -178,7 +196,8 @@ async def get_contact(request: web.Request) -> web.Response:
     """A contact by phone."""
     who = await principal(request)
     phone = normalize_phone(request.match_info["phone"])
-    return web.json_response(await contact_view(request.app[HUB].uow(), who.client_id, phone))
+    hub = request.app[HUB]
+    return web.json_response(await contact_view(hub.uow(), who.client_id, phone, hub.clock.now()))
 
 
 async def get_survey(request: web.Request) -> web.Response:
@@ -195,7 +214,7 @@ async def admin_create_agent(request: web.Request) -> web.Response:
     _admin(request)
     body = parse(AgentIn, await _json(request))
     hub = request.app[HUB]
-    made = await create_agent(hub.uow(), body.client_id, body.name, hub.clock.now())
+    made = await create_agent(hub.uow(), body.client_id, body.name, hub.clock.now(), admin_actor(request))
     return web.json_response(
         {"client_id": made.client_id, "name": made.name, "api_key": made.api_key}, status=201
     )
@@ -212,4 +231,5 @@ def setup_thread_routes(app: web.Application) -> None:
     app.router.add_get("/v1/feedback", get_feedback)
     app.router.add_get("/v1/contacts/{phone}", get_contact)
     app.router.add_get("/v1/surveys/results", get_survey)
+    app.router.add_get("/v1/reports/delivery", get_delivery_report)
     app.router.add_post("/v1/admin/agents", admin_create_agent)

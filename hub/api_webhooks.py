@@ -9,10 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
+from hub import audit
 from hub.api import HUB, _json
 from hub.api_threads import principal
 from hub.clock import iso
 from hub.errors import RequestError
+from hub.guard import key_actor
 from hub.ids import new_id
 from hub.schemas import ReplayIn, WebhookIn, parse
 from hub.webhooks import EVENTS, new_secret
@@ -58,6 +60,8 @@ async def post_webhook(request: web.Request) -> web.Response:
     client_id = await _client_id(request)
     body = parse(WebhookIn, await _json(request))
     hub = request.app[HUB]
+    if hub.url_guard is not None:  # no loopback, private or link-local receivers unless allowed
+        await hub.url_guard.check(body.url)
     ep = WebhookEndpoint(
         id=new_id("whk"),
         client_id=client_id,
@@ -66,7 +70,12 @@ async def post_webhook(request: web.Request) -> web.Response:
         secret=new_secret(),
         created_at=hub.clock.now(),
     )
-    async with hub.uow() as uow:
+    details = {"url": audit.url_origin(ep.url), "events": ep.events}
+    actor = key_actor(request)
+    uow = audit.record(
+        hub.uow(), actor, "webhook.created", ep.created_at, client_id=client_id, target=ep.id, details=details
+    )
+    async with uow:
         await uow.webhooks.add_endpoint(ep)
         await uow.commit()
     return web.json_response(endpoint_view(ep, secret=True), status=201)
@@ -80,14 +89,17 @@ async def list_webhooks(request: web.Request) -> web.Response:
     return web.json_response({"webhooks": [endpoint_view(e) for e in found]})
 
 
-async def _change(request: web.Request, **values: Any) -> WebhookEndpoint:
+async def _change(request: web.Request, action: str | None = None, **values: Any) -> WebhookEndpoint:
     client_id = await _client_id(request)
-    async with request.app[HUB].uow() as uow:
+    uow, now = request.app[HUB].uow(), request.app[HUB].clock.now()
+    if action is not None:  # audited in the change's own transaction
+        target = request.match_info["id"]
+        audit.record(uow, key_actor(request), action, now, client_id=client_id, target=target)
+    async with uow:
         ep = await uow.webhooks.endpoint(request.match_info["id"], client_id)
         if ep is None:
             raise RequestError("webhook_not_found", f"no webhook {request.match_info['id']}", status=404)
-        for key, value in values.items():
-            setattr(ep, key, value)
+        await uow.webhooks.update_endpoint(ep, **values)  # seals a new secret
         await uow.commit()
     return ep
 
@@ -99,13 +111,14 @@ async def get_webhook(request: web.Request) -> web.Response:
 
 async def delete_webhook(request: web.Request) -> web.Response:
     """Remove an endpoint; its pending deliveries die."""
-    await _change(request, deleted_at=request.app[HUB].clock.now())
+    await _change(request, "webhook.deleted", deleted_at=request.app[HUB].clock.now())
     return web.Response(status=204)
 
 
 async def rotate_webhook(request: web.Request) -> web.Response:
     """A new signing secret, effective for every attempt from now on."""
-    return web.json_response(endpoint_view(await _change(request, secret=new_secret()), secret=True))
+    rotated = await _change(request, "webhook.rotated", secret=new_secret())
+    return web.json_response(endpoint_view(rotated, secret=True))
 
 
 async def get_deliveries(request: web.Request) -> web.Response:
@@ -132,7 +145,12 @@ async def post_replay(request: web.Request) -> web.Response:
     if not body.ids and body.since is None and body.until is None:
         raise RequestError("missing_field", "ids, or since/until: say what to replay")
     hub = request.app[HUB]
-    async with hub.uow() as uow:
+    since, until = (t.isoformat() if t else None for t in (body.since, body.until))
+    details = {"ids": len(body.ids or []), "since": since, "until": until}
+    actor = key_actor(request)
+    now = hub.clock.now()
+    uow = audit.record(hub.uow(), actor, "webhook.replayed", now, client_id=client_id, details=details)
+    async with uow:
         count = await uow.webhooks.replay(
             client_id,
             hub.clock.now(),

@@ -19,7 +19,10 @@ from hub.dispatch import Dispatcher
 from hub.ingest import EventIngest
 from hub.notify import Acceptor
 from hub.readers import run_connections
+from hub.secret_box import INFO_KEY as SECRETS_INFO_KEY
+from hub.secret_box import SecretBox, box_for
 from hub.threads import ClassifierLike, ReplyHandler
+from hub.url_policy import UrlGuard, UrlPolicy
 from hub.webhook_sender import WebhookSender
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.repos.sandbox import SandboxStore
@@ -41,6 +44,8 @@ class Hub:
     ingest: EventIngest
     network: SandboxNetwork | None = None
     webhook_sender: WebhookSender | None = None
+    #: Checks webhook URLs at registration (and the sender before each delivery).
+    url_guard: UrlGuard | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -60,8 +65,8 @@ class Hub:
             self._readers.append(asyncio.create_task(self._read_sandbox()))
         if count:
             self._readers.append(asyncio.create_task(self.ingest.reconcile_forever(self._stop)))
-        if count and self.webhook_sender is not None:
-            self._readers.append(asyncio.create_task(self.webhook_sender.run(self._stop)))
+        if count and self.webhook_sender is not None:  # finishes its attempts on stop, like a dispatcher
+            self._tasks.append(asyncio.create_task(self.webhook_sender.run(self._stop)))
         if count:  # connections: periodic reload plus one long-poll reader per pulled connection
             self._readers.append(asyncio.create_task(run_connections(self, self._stop)))
 
@@ -76,15 +81,18 @@ class Hub:
                 await self.clock.sleep(1.0)
 
     async def stop_workers(self) -> None:
-        """Let workers finish their round (leases hand back the rest), then stop event readers.
+        """Stop claiming; let started sends and webhook attempts finish, hand back the rest.
 
-        Readers are cancelled outright: a batch not yet committed is simply read again later.
+        Dispatchers give sends under way `dispatch.shutdown_grace` seconds and release the rows
+        of the others at once (see `hub.sending`); a task still running after a margin on top is
+        cancelled, and its leases run out. Readers are cancelled outright: a batch not yet
+        committed is simply read again later.
         """
         self._stop.set()
         tasks, self._tasks = self._tasks, []
         pending: set[asyncio.Task[None]] = set()
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=10)
+            _, pending = await asyncio.wait(tasks, timeout=self.config.dispatch.shutdown_grace + 10)
         readers, self._readers = self._readers, []
         for task in [*pending, *readers]:
             task.cancel()
@@ -108,15 +116,21 @@ def build_hub(
     uow_factory: Callable[[], UnitOfWork] | None = None,
     clock: Clock | None = None,
     classifier: ClassifierLike | None = None,
+    secrets: SecretBox | None = None,
+    url_guard: UrlGuard | None = None,
 ) -> Hub:
     """Wire a hub from configuration; tests pass fakes for any port."""
     clock = clock or SystemClock()
+    secrets = secrets or box_for(config)  # before anything else: PostgreSQL without a key stops here
+    url_guard = url_guard or UrlGuard(UrlPolicy.from_config(config.webhooks))
     engine = engine or create_engine(
         config.database.url, pool_size=config.database.pool_size, echo=config.database.echo
     )
     sessions = session_factory(engine)
+    sessions.configure(info={SECRETS_INFO_KEY: secrets})  # repositories seal and open secrets with it
     lock = asyncio.Lock() if is_sqlite(engine) else None
-    uow = uow_factory or (lambda: UnitOfWork(sessions, lock))
+    # new webhook deliveries go straight to this process's sender while it runs (`accepts`)
+    uow = uow_factory or (lambda: UnitOfWork(sessions, lock, handoff=sender))
     network = None
     if config.sandbox.enabled:
         network = SandboxNetwork(config.sandbox, SandboxStore(sessions, lock), clock)
@@ -128,9 +142,8 @@ def build_hub(
     acceptor = Acceptor(config, network.directory if network else None)
     replies = ReplyHandler(config, (lambda: classifier) if classifier is not None else _shared_classifier)
     ingest = EventIngest(uow, clock, replies)
-    sender = WebhookSender(uow, clock)
-    replies.on_commit = sender.poke
-    return Hub(config, engine, uow, clock, channels, acceptor, ingest, network, sender)
+    sender = WebhookSender(uow, clock, guard=url_guard)
+    return Hub(config, engine, uow, clock, channels, acceptor, ingest, network, sender, url_guard)
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bots.backoff import BackoffConfig
-from hub.errors import ChannelError, ChannelUnavailable, RecipientUnreachable
+from hub.errors import ChannelError, ChannelUnavailable, OutcomeUnknown, RecipientUnreachable
 
 MESSENGERS = frozenset({"vk", "ok", "telegram"})
 DEFAULT_UNTIL = {"vk": "delivered", "ok": "delivered", "telegram": "sent", "sms": "delivered"}
@@ -218,6 +218,9 @@ def record_send(
             sent = replace(sent, delivered_at=now)
         return sent, ("leg_" + status, leg.idx, None)
     detail = str(outcome)
+    if isinstance(outcome, OutcomeUnknown):  # resending could reach the customer twice: wait out the TTL
+        unconfirmed = replace(leg, status="sent", sent_at=now, next_try_at=None, error=detail)
+        return unconfirmed, ("leg_sent", leg.idx, f"unconfirmed: {detail}")
     if isinstance(outcome, ChannelUnavailable) and leg.attempts + 1 < MAX_UNAVAILABLE_RETRIES:
         attempts = leg.attempts + 1
         delay = outcome.retry_after if outcome.retry_after is not None else backoff_delay(attempts, policy)

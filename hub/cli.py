@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
@@ -97,35 +96,43 @@ def serve(
     host: str | None = typer.Option(None, help="Override server.host."),
     port: int | None = typer.Option(None, help="Override server.port."),
 ) -> None:
-    """Run the HTTP API (and the dispatcher, unless --no-workers)."""
+    """Run the HTTP API (and the dispatcher, unless --no-workers) until SIGTERM/SIGINT.
+
+    On the signal it stops listening, lets requests under way finish (`server.shutdown_grace`),
+    then stops the workers the way `notifyhub worker` does.
+    """
     from aiohttp import web
 
     from hub.api import HUB, create_app
     from hub.bootstrap import build_hub
+    from hub.metrics import METRICS
+    from hub.shutdown import drain, wait_for_signal
 
     config = _config(config_path)
     _prepare(config)
 
     async def _serve() -> None:
-        application = create_app(build_hub(config), run_workers=not no_workers)
-        runner = web.AppRunner(application)
+        from hub.secret_box import check_stored
+
+        hub = build_hub(config)
+        try:
+            await check_stored(hub.uow)  # a wrong secret_key: one line now, not failures at first use
+        except HubError:
+            await hub.aclose()
+            raise
+        application = create_app(hub, run_workers=not no_workers)
+        runner = web.AppRunner(application, shutdown_timeout=config.server.shutdown_grace)
         await runner.setup()
-        site = web.TCPSite(runner, host or config.server.host, port or config.server.port)
+        where = (host or config.server.host, port or config.server.port)
+        site = web.TCPSite(runner, *where, reuse_port=config.server.reuse_port)
         await site.start()
         typer.echo(f"notifyhub listening on http://{host or config.server.host}:{port or config.server.port}")
-        await _wait_for_signal()
+        await wait_for_signal()
+        await drain(runner, application[METRICS], config.server.shutdown_grace)
         await runner.cleanup()
         await application[HUB].aclose()
 
     _run(_serve)
-
-
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
 
 
 @app.command()
@@ -135,16 +142,31 @@ def worker(
     concurrency: int | None = typer.Option(
         None, help="Dispatchers in this process (default dispatch.workers)."
     ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="Serve this process's /metrics (asyncio tasks) on 127.0.0.1:PORT."
+    ),
 ) -> None:
-    """Run outbox workers (and channel readers) until SIGTERM/SIGINT; in-flight rounds finish first."""
+    """Run outbox workers (and channel readers) until SIGTERM/SIGINT, then exit 0.
+
+    On the signal no more work is claimed; sends under way get `dispatch.shutdown_grace` seconds
+    and the rest are handed back to other workers at once (no lease to wait out).
+    """
     config = _config(config_path)
     _prepare(config)
 
     async def _work(hub: Any) -> None:
+        from hub.metrics import serve_process_metrics
+        from hub.secret_box import check_stored
+        from hub.shutdown import wait_for_signal
+
+        await check_stored(hub.uow)  # a wrong secret_key: one line now, not failures at first use
+        runner = await serve_process_metrics(metrics_port) if metrics_port is not None else None
         hub.start_workers(concurrency if concurrency is not None else max(1, config.dispatch.workers))
         typer.echo("notifyhub worker running; Ctrl-C to stop", err=True)
-        await _wait_for_signal()
+        await wait_for_signal()
         await hub.stop_workers()
+        if runner is not None:
+            await runner.cleanup()
 
     _run(lambda: _with_hub(config, _work))
 
@@ -178,10 +200,13 @@ def db_upgrade(config_path: Path = ConfigOption) -> None:
 def clients_create(name: str, config_path: Path = ConfigOption, as_json: bool = JsonOption) -> None:
     """Register a client and print its API key (shown only this once)."""
     from hub.accounts import create_client
+    from hub.audit import CLI
 
     config = _config(config_path)
     _prepare(config)
-    created = _run(lambda: _with_hub(config, lambda hub: create_client(hub.uow(), name, hub.clock.now())))
+    created = _run(
+        lambda: _with_hub(config, lambda hub: create_client(hub.uow(), name, hub.clock.now(), CLI))
+    )
     if as_json:
         typer.echo(json.dumps({"id": created.id, "name": created.name, "api_key": created.api_key}))
     else:
@@ -216,10 +241,13 @@ def agents_create(
 ) -> None:
     """Issue an agent key scoped to one client (shown only this once)."""
     from hub.accounts import create_agent
+    from hub.audit import CLI
 
     config = _config(config_path)
     _prepare(config)
-    made = _run(lambda: _with_hub(config, lambda hub: create_agent(hub.uow(), client, name, hub.clock.now())))
+    made = _run(
+        lambda: _with_hub(config, lambda hub: create_agent(hub.uow(), client, name, hub.clock.now(), CLI))
+    )
     if as_json:
         typer.echo(json.dumps({"client_id": made.client_id, "name": made.name, "api_key": made.api_key}))
     else:
@@ -234,6 +262,18 @@ _cli_templates.register(app, templates_app)
 from hub import cli_connections as _cli_connections  # noqa: E402  (registers `connections ...`)
 
 _cli_connections.register(app)
+from hub import cli_security as _cli_security  # noqa: E402  (registers key, access and `audit` commands)
+
+_cli_security.register(app, clients_app)
+from hub import cli_import as _cli_import  # noqa: E402  (registers `import FILE --client ...`)
+
+_cli_import.register(app)
+from hub import cli_data as _cli_data  # noqa: E402  (registers `purge`, `db encrypt-secrets`, `db new-key`)
+
+_cli_data.register(app, db_app)
+from hub import report as _report  # noqa: E402  (registers `report`)
+
+_report.register(app)
 app.add_typer(nlu_app, name="nlu")
 app.command("classify")(classify_command)
 

@@ -41,6 +41,7 @@ def _add(
     config_path: Path,
     as_json: bool,
 ) -> None:
+    from hub import audit
     from hub.cli import _config, _prepare, _run, _with_hub
     from hub.cli_templates import _find_client
     from hub.connections import add_connection, connection_view
@@ -50,9 +51,9 @@ def _add(
 
     async def _do(hub: Any) -> dict[str, Any]:
         found = await _find_client(hub, client)
-        created = await add_connection(
-            hub.uow(), found.id, channel, settings, hub.clock.now(), mode=mode, name=name
-        )
+        uow = audit.connection_added(hub.uow(), audit.CLI, found.id, channel, hub.clock.now())
+        now = hub.clock.now()
+        created = await add_connection(uow, found.id, channel, settings, now, mode=mode, name=name)
         return connection_view(created)
 
     view = _run(lambda: _with_hub(config, _do))
@@ -110,6 +111,7 @@ def register(app: typer.Typer) -> None:
         client: str = ClientOption,
         token: str = typer.Option(..., "--token", help="Bot token from @BotFather (stored, never shown)."),
         secret: str | None = typer.Option(None, "--secret", help="Webhook secret-token header value."),
+        username: str | None = typer.Option(None, "--username", help="The bot's username (deep links)."),
         mode: Mode | None = ModeOption,
         api_base_url: str | None = BaseUrlOption,
         name: str | None = NameOption,
@@ -118,6 +120,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Connect a Telegram bot (webhook at /channels/telegram/{id}, or getUpdates long polling)."""
         settings = {"token": token, "webhook_secret": secret, "api_base_url": api_base_url}
+        settings["username"] = username
         _add(client, "telegram", settings, mode, name, config_path, as_json)
 
     @add_app.command("sms")
@@ -177,6 +180,7 @@ def register(app: typer.Typer) -> None:
     @friendly
     def remove_cmd(connection_id: int, config_path: Path = ConfigOption, as_json: bool = JsonOption) -> None:
         """Remove a connection: its ingress answers 404 and running hubs stop using it."""
+        from hub import audit
         from hub.cli import _config, _prepare, _run, _with_hub
         from hub.connections import remove_connection
 
@@ -184,7 +188,12 @@ def register(app: typer.Typer) -> None:
         _prepare(config)
         _run(
             lambda: _with_hub(
-                config, lambda hub: remove_connection(hub.uow(), connection_id, hub.clock.now())
+                config,
+                lambda hub: remove_connection(
+                    audit.connection_removed(hub.uow(), audit.CLI, connection_id, hub.clock.now()),
+                    connection_id,
+                    hub.clock.now(),
+                ),
             )
         )
         typer.echo(

@@ -64,13 +64,17 @@ def register(app: typer.Typer, templates_app: typer.Typer) -> None:
         typer.echo(json.dumps(template_view(template)) if as_json else _template_line(template))
 
     def _decide(template_id: str, decision: Decision, config_path: Path, as_json: bool) -> None:
+        from hub import audit
         from hub.moderation import decide, template_view
 
         config = _config(config_path)
         _prepare(config)
-        template = _run(
-            lambda: _with_hub(config, lambda hub: decide(hub.uow(), template_id, decision, hub.clock.now()))
-        )
+
+        async def _do(hub: Any) -> Any:
+            uow = audit.moderation(hub.uow(), audit.CLI, template_id, decision, hub.clock.now())
+            return await decide(uow, template_id, decision, hub.clock.now())
+
+        template = _run(lambda: _with_hub(config, _do))
         typer.echo(json.dumps(template_view(template)) if as_json else _template_line(template))
 
     @templates_app.command("approve")

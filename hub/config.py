@@ -9,13 +9,14 @@ Built once at the entry point by `load_config` and passed in; nothing reads the 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from hub.errors import RequestError
 
@@ -34,6 +35,25 @@ class ServerConfig(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     max_body_bytes: int = 1024 * 1024
+    #: On SIGTERM: seconds in-flight requests get to finish after the listener closes.
+    shutdown_grace: float = Field(30.0, ge=0)
+    #: Let several hub processes listen on the same port (SO_REUSEPORT): the kernel spreads
+    #: connections over them, one per core, without a proxy in front (PostgreSQL only).
+    reuse_port: bool = False
+    #: Proxies (CIDRs) whose X-Forwarded-For is believed for allow-lists and the audit log; none by default.
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError -> a validation error naming the key
+        return value
 
 
 class DatabaseConfig(_Frozen):
@@ -51,6 +71,10 @@ class DispatchConfig(_Frozen):
     batch_size: int = Field(200, ge=1, le=5000)
     poll_interval: float = Field(0.05, gt=0)
     lease_seconds: float = Field(30.0, gt=0)
+    #: Channel sends in flight per worker; the rest of a round waits its turn (and is handed back on stop).
+    send_concurrency: int = Field(200, ge=1)
+    #: On SIGTERM: seconds started sends get to finish; the rest are released for other workers at once.
+    shutdown_grace: float = Field(10.0, ge=0)
     retry_min_delay: float = 1.0
     retry_max_delay: float = 300.0
 
@@ -103,6 +127,8 @@ class SandboxConfig(_Frozen):
 
     enabled: bool = True
     poll_interval: float = 0.2
+    #: Seconds each send takes, as a real platform's round trip would (0: instant).
+    send_latency: float = Field(0.0, ge=0)
     customers: tuple[SandboxCustomer, ...] = ()
 
 
@@ -120,6 +146,50 @@ class WebConfig(_Frozen):
     session_minutes: int = Field(480, ge=5, le=7 * 24 * 60)
 
 
+class SecurityConfig(_Frozen):
+    """API rate limits (per client, per process) and API key rotation defaults."""
+
+    rate_limit_enabled: bool = True
+    #: Default requests per second per client (a client may have its own), refilled continuously.
+    rate_limit_per_second: float = Field(50.0, gt=0)
+    #: Requests a client may make at once before the rate applies.
+    rate_limit_burst: int = Field(100, ge=1)
+    #: How long a rotated-away key keeps working when the rotation does not say.
+    key_overlap_hours: float = Field(24.0, ge=0, le=24 * 30)
+
+
+class WebhooksConfig(_Frozen):
+    """Where client webhooks may point: public https addresses unless allowed here."""
+
+    #: Allow loopback, private, link-local and other non-public addresses (development, tests).
+    allow_private_urls: bool = False
+    #: Non-public networks (CIDRs) and host names allowed anyway, e.g. an internal receiver.
+    allowed_networks: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    #: Refuse plain http (payloads carry customers' messages).
+    require_https: bool = True
+
+    @field_validator("allowed_networks", "allowed_hosts", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)
+        return value
+
+
+class RetentionConfig(_Frozen):
+    """How long message texts and personal data are kept (`notifyhub purge`)."""
+
+    days: int = Field(180, ge=1)
+    #: Rows changed per transaction, so a purge never holds the database for long.
+    batch_size: int = Field(1000, ge=1, le=100_000)
+
+
 class Config(_Frozen):
     """The whole configuration of one hub process."""
 
@@ -130,7 +200,13 @@ class Config(_Frozen):
     sandbox: SandboxConfig = SandboxConfig()
     logging: LoggingConfig = LoggingConfig()
     web: WebConfig = WebConfig()
+    security: SecurityConfig = SecurityConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
+    retention: RetentionConfig = RetentionConfig()
     admin_token: str | None = Field(default=None, repr=False)
+    #: Fernet key(s) sealing stored tokens and webhook secrets, comma-separated: the first seals,
+    #: all open (see `hub.secret_box`). Unset on SQLite: a key file beside the database.
+    secret_key: SecretStr | None = None
 
     @field_validator("admin_token")
     @classmethod

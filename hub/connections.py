@@ -1,4 +1,4 @@
-"""Connections: a client's channel accounts, validated, stored with their secrets, shown masked.
+"""Connections: a client's channel accounts, validated, stored with their secrets sealed, shown masked.
 
 The CLI (`notifyhub connections ...`) and the admin API (`/v1/admin/connections`) both go
 through `add_connection`, `list_connections` and `remove_connection`; `connection_view` is the
@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bots.segments import validate_sender
 from hub.errors import RequestError
+from hub.secret_box import SECRET_SETTINGS
 from storage.models import Connection
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.connections")
 
-SECRET_KEYS = frozenset({"token", "secret", "webhook_secret", "password"})
+SECRET_KEYS = SECRET_SETTINGS  # sealed in storage (hub.secret_box), masked when shown
 Mode = Literal["callback", "longpoll"]
 
 
@@ -52,6 +53,8 @@ class TelegramSettings(_Settings):
     token: str = Field(min_length=1, repr=False)
     webhook_secret: str | None = Field(default=None, repr=False)
     api_base_url: str = "https://api.telegram.org"
+    #: The bot's @username without the @: deep links (`t.me/<username>?start=...`) need it.
+    username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
 
 class SmsSettings(_Settings):

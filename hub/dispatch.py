@@ -7,6 +7,8 @@ One round is three short steps so no transaction is open while a channel is slow
   3. record  (transaction): store each answer, apply receipts that raced ahead, schedule the next look.
 A worker that dies anywhere leaves leased rows that another worker takes once the lease runs out;
 a leg found `sending` is re-sent with the same leg key, which the platform deduplicates.
+A worker told to stop (`run`'s event) claims nothing more and starts no further send (see
+`hub.sending`); step 3 then releases the rows of the sends it handed back, at once.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from bots.base import OutboundMessage, SendResult
+from bots.base import SendResult
 from hub import webhooks
 from hub.cascade import (
     Audience,
@@ -34,19 +35,12 @@ from hub.cascade import (
 from hub.channels import ChannelRouter
 from hub.clock import Clock
 from hub.config import Config
-from hub.errors import ChannelError, ChannelUnavailable
-from hub.phones import mask_phone
+from hub.linking import ownership_state
+from hub.sending import Outcome, Send, Sender
 from storage.repos.notifications import NotificationHead, leg_row
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.dispatch")
-SEND_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class _Send:
-    notification: NotificationHead
-    leg: LegState
 
 
 class Dispatcher:
@@ -62,7 +56,7 @@ class Dispatcher:
     ) -> None:
         self._config = config.dispatch
         self._uow = uow
-        self._channels = channels
+        self._sender = Sender(channels, config.dispatch, name)
         self._clock = clock
         self._name = name
         self._policy = Policy(
@@ -77,7 +71,7 @@ class Dispatcher:
         log.info("%s started", self._name)
         while not stop.is_set():
             try:
-                busy = await self.run_once()
+                busy = await self.run_once(stop)
             except Exception:
                 log.exception("%s round failed; retrying", self._name)
                 busy = 0
@@ -87,8 +81,8 @@ class Dispatcher:
                     await asyncio.wait_for(stop.wait(), self._config.poll_interval)
         log.info("%s stopped", self._name)
 
-    async def run_once(self) -> int:
-        """One round; returns how many notifications it handled."""
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """One round; returns how many notifications it handled. `stop` cuts the send step short."""
         now = self._clock.now()
         async with self._uow() as uow:
             ids = await uow.outbox.claim_due(self._config.batch_size, now, now + self._config.lease_seconds)
@@ -96,13 +90,15 @@ class Dispatcher:
                 return 0
             sends, withdraws, audiences = await self._decide(uow, ids, now)
             await uow.commit()
-        outcomes = await self._send(sends)
-        await self._withdraw(withdraws)
+        outcomes = await self._sender.send_all(sends, stop or asyncio.Event())
+        await self._sender.withdraw_all(withdraws)
         if sends:
             await self._record(sends, outcomes, audiences)
         return len(ids)
 
-    async def _audiences(self, uow: UnitOfWork, notes: dict[str, NotificationHead]) -> dict[str, Audience]:
+    async def _audiences(
+        self, uow: UnitOfWork, notes: dict[str, NotificationHead], now: float
+    ) -> dict[str, Audience]:
         contacts = await uow.contacts.get_many(n.contact_id for n in notes.values())
         idents = await uow.contacts.identities(contacts)
         audiences = {}
@@ -118,80 +114,33 @@ class Dispatcher:
                 category=note.category,
                 important=note.important,
                 opted_out=contact.opted_out,
-                ownership=contact.ownership,
+                ownership=ownership_state(contact.ownership, idents.get(contact.id, []), now),
                 marketing_consent=contact.marketing_consent,
             )
         return audiences
 
     async def _decide(
         self, uow: UnitOfWork, ids: list[str], now: float
-    ) -> tuple[list[_Send], list[_Send], dict[str, Audience]]:
+    ) -> tuple[list[Send], list[Send], dict[str, Audience]]:
         """Lease taken in the same transaction: lock, run the cascade, mark legs `sending`."""
-        sends: list[_Send] = []
-        withdraws: list[_Send] = []
+        sends: list[Send] = []
+        withdraws: list[Send] = []
         notes = await uow.notifications.lock(ids)
         legs = await uow.notifications.legs(ids)
-        audiences = await self._audiences(uow, notes)
+        audiences = await self._audiences(uow, notes, now)
         changes = _Changes(now)
         for nid, note in notes.items():
             step = advance(tuple(legs[nid]), audiences[nid], now, self._policy)
             changes.apply(note, legs[nid], step, keep_lease=bool(step.send))
-            sends += [_Send(note, step.legs[i]) for i in step.send]
-            withdraws += [_Send(note, step.legs[i]) for i in step.withdraw]
+            sends += [Send(note, step.legs[i]) for i in step.send]
+            withdraws += [Send(note, step.legs[i]) for i in step.withdraw]
         await changes.save(uow)
         return sends, withdraws, audiences
 
-    async def _send(self, sends: list[_Send]) -> list[SendResult | ChannelError]:
-        return list(await asyncio.gather(*(self._send_one(s) for s in sends)))
-
-    def _message(self, item: _Send) -> OutboundMessage:
-        leg = item.leg
-        return OutboundMessage(
-            leg_key=f"{item.notification.id}.{leg.idx}",
-            channel=leg.channel,  # type: ignore[arg-type]
-            recipient=leg.recipient or "",
-            text=item.notification.text,
-            category=item.notification.category,
-        )
-
-    async def _send_one(self, item: _Send) -> SendResult | ChannelError:
-        leg = item.leg
-        try:
-            adapter = self._channels.adapter(item.notification.client_id, leg.channel)
-            async with asyncio.timeout(SEND_TIMEOUT):
-                result = await adapter.send(self._message(item))
-            log.debug(
-                "sent ntf=%s leg=%s to=%s id=%s",
-                item.notification.id,
-                leg.idx,
-                _mask(leg),
-                result.external_id,
-            )
-            return result
-        except ChannelError as e:
-            log.warning("send failed ntf=%s leg=%s to=%s: %r", item.notification.id, leg.idx, _mask(leg), e)
-            return e
-        except TimeoutError:
-            return ChannelUnavailable("send timed out", channel=leg.channel, code="timeout")
-        except Exception as e:  # an adapter bug must not kill the worker: retry later
-            log.exception("adapter crashed ntf=%s leg=%s", item.notification.id, leg.idx)
-            return ChannelUnavailable(
-                f"adapter error: {type(e).__name__}", channel=leg.channel, code="adapter_error"
-            )
-
-    async def _withdraw(self, items: list[_Send]) -> None:
-        for item in items:
-            leg = item.leg
-            try:
-                adapter = self._channels.adapter(item.notification.client_id, leg.channel)
-                if adapter.can_withdraw and leg.external_id:
-                    await adapter.withdraw(self._message(item), leg.external_id)
-            except Exception as e:  # withdrawing is best effort: the next leg goes out anyway
-                log.warning("withdraw failed ntf=%s leg=%s: %r", item.notification.id, leg.idx, e)
-
     async def _record(
-        self, sends: list[_Send], outcomes: list[SendResult | ChannelError], audiences: dict[str, Audience]
+        self, sends: list[Send], outcomes: list[Outcome], audiences: dict[str, Audience]
     ) -> None:
+        """Store the answers; a send handed back (None) keeps its `sending` leg and its row is released."""
         now = self._clock.now()
         ids = {s.notification.id for s in sends}
         async with self._uow() as uow:
@@ -201,7 +150,7 @@ class Dispatcher:
             for item, outcome in zip(sends, outcomes, strict=True):
                 nid, idx = item.notification.id, item.leg.idx
                 current = legs[nid][idx]
-                if current.status != "sending":
+                if current.status != "sending" or outcome is None:
                     continue
                 answer = (
                     (outcome.external_id, outcome.status, outcome.units)
@@ -239,10 +188,6 @@ class Dispatcher:
                 legs[nid][idx] = updated
                 changes.legs.append(leg_row(nid, updated))
                 changes.events.append(_event(nid, receipt.at, ("leg_" + receipt.status, idx, receipt.error)))
-
-
-def _mask(leg: LegState) -> str:
-    return mask_phone(leg.recipient) if leg.channel == "sms" else f"{leg.channel}:{leg.recipient}"
 
 
 def _event(nid: str, at: float, event: tuple[str, int | None, str | None]) -> dict[str, Any]:

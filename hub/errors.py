@@ -3,9 +3,11 @@
     HubError
      ├── ChannelError            a channel send or receive went wrong
      │    ├── ChannelUnavailable     transient (network, 5xx, rate limit): retry the same leg later
+     │    ├── OutcomeUnknown         sent, but no answer, on a platform with no dedupe key: never resend
      │    ├── RecipientUnreachable   this channel cannot reach this person: cascade to the next leg
      │    └── ChannelRejected        permanent for this message: fail the leg
      │         └── ConnectionBroken  the account itself is unusable (token revoked): alert the operator
+     ├── ConnectionGone          events came in on a connection removed meanwhile: nothing committed
      └── RequestError            bad input from a client: HTTP 4xx / one CLI line
 
 The cascade and dispatcher branch on these types only, never on aiohttp, vkbottle or aiogram types.
@@ -51,6 +53,14 @@ class ChannelUnavailable(ChannelError):
         self.retry_after = retry_after
 
 
+class OutcomeUnknown(ChannelError):
+    """The request went out and no answer came back; the platform cannot dedupe a resend (OK, Telegram).
+
+    The leg counts as sent (unconfirmed): resending could reach the customer twice, so the cascade
+    waits out the leg's TTL instead and moves on.
+    """
+
+
 class RecipientUnreachable(ChannelError):
     """This channel cannot reach this recipient (privacy, blocked, no dialog): next leg at once."""
 
@@ -61,6 +71,10 @@ class ChannelRejected(ChannelError):
 
 class ConnectionBroken(ChannelRejected):
     """The client's channel account is unusable (e.g. token revoked): the connection is marked broken."""
+
+
+class ConnectionGone(HubError):
+    """The connection some events came in on was removed: nothing of them was committed."""
 
 
 class RequestError(HubError):

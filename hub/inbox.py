@@ -13,6 +13,7 @@ from typing import Any
 from hub.clock import iso
 from hub.config import Config
 from hub.errors import RequestError
+from hub.linking import ownership_state
 from hub.outgoing import queue_message
 from hub.replies import Plan, confirm
 from hub.threads import apply_plan
@@ -235,8 +236,10 @@ async def feedback_jsonl(uow: UnitOfWork, client_id: str) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-async def contact_view(uow: UnitOfWork, client_id: str, phone: str) -> dict[str, Any]:
-    """A contact's identities, activity, suppression, ownership and thread."""
+async def contact_view(
+    uow: UnitOfWork, client_id: str, phone: str, now: float | None = None
+) -> dict[str, Any]:
+    """A contact's identities, activity, suppression, ownership (as of `now`) and thread."""
     async with uow:
         contact = await uow.contacts.by_phone(client_id, phone)
         if contact is None:
@@ -247,7 +250,7 @@ async def contact_view(uow: UnitOfWork, client_id: str, phone: str) -> dict[str,
         "id": contact.id,
         "phone": contact.phone,
         "opted_out": contact.opted_out,
-        "ownership": contact.ownership,
+        "ownership": contact.ownership if now is None else ownership_state(contact.ownership, idents, now),
         "marketing_consent": contact.marketing_consent,
         "identities": [
             {

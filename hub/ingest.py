@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from bots.base import ChannelEvent, EventBatch, InboundMessage, StatusEvent
 from hub import webhooks
 from hub.cascade import Audience, LegState, Policy, advance, apply_receipt, summarize
 from hub.clock import Clock
+from hub.errors import ConnectionGone
 from hub.threads import ReplyHandler
 from storage.models import PendingReceipt
 from storage.repos.notifications import leg_row
@@ -30,12 +32,20 @@ _NOBODY = Audience(phone=None, identities={})
 PARK_SECONDS = 86400
 
 
-_Pending = tuple[list[ChannelEvent], Callable[[UnitOfWork], Awaitable[None]] | None, asyncio.Future[None]]
+@dataclass(frozen=True)
+class _Pending:
+    """One caller's events waiting for the next group commit."""
+
+    events: list[ChannelEvent]
+    also: Callable[[UnitOfWork], Awaitable[None]] | None
+    done: asyncio.Future[None]
+    source: int | None
 
 
 def _settle(group: list[_Pending], error: BaseException | None) -> None:
     """Resolve the callers' futures (with the error, if any)."""
-    for _, _, done in group:
+    for item in group:
+        done = item.done
         if done.done():
             continue
         if error is None:
@@ -60,16 +70,21 @@ class EventIngest:
         self._committer: asyncio.Task[None] | None = None
 
     async def apply(
-        self, events: list[ChannelEvent], also: Callable[[UnitOfWork], Awaitable[None]] | None = None
+        self,
+        events: list[ChannelEvent],
+        also: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+        source: int | None = None,
     ) -> None:
         """Commit the effect of these events (idempotent: a repeated event changes nothing).
 
         `also` runs in the same transaction (a reader's cursor), so both are durable or neither is.
+        `source` is the connection they came in on: its traffic is noted, and when it has been
+        removed meanwhile nothing is committed and `ConnectionGone` is raised.
         Concurrent callers (one callback per reply) are committed together in one transaction
         (group commit); each returns only once its events are durable.
         """
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((events, also, done))
+        self._waiting.append(_Pending(events, also, done, source))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._drain())
         await done
@@ -94,20 +109,25 @@ class EventIngest:
                 raise
 
     async def _commit(self, group: list[_Pending]) -> None:
-        events = [e for item in group for e in item[0]]
-        receipts = [e for e in events if isinstance(e, StatusEvent)]
-        replies = [e for e in events if isinstance(e, InboundMessage)]
         async with self._uow() as uow:
+            sources = {item.source for item in group if item.source is not None}
+            live = await uow.connections.touch_live(sources, self._clock.now())
+            gone = [item for item in group if item.source is not None and item.source not in live]
+            group = [item for item in group if item.source is None or item.source in live]
+            events = [e for item in group for e in item.events]
+            receipts = [e for e in events if isinstance(e, StatusEvent)]
+            replies = [e for e in events if isinstance(e, InboundMessage)]
             if receipts:
                 await self._receipts(uow, receipts)
             if replies:
                 await self.replies.handle(uow, replies, self._clock.now())
-            for _, also, _ in group:
-                if also is not None:
-                    await also(uow)
+            for item in group:
+                if item.also is not None:
+                    await item.also(uow)
             await uow.commit()
         _settle(group, None)
-        self.replies.committed()  # webhook deliveries may be waiting: wake the sender
+        for item in gone:
+            _settle([item], ConnectionGone(f"connection {item.source} was removed"))
 
     async def _receipts(self, uow: UnitOfWork, receipts: list[StatusEvent]) -> None:
         now = self._clock.now()

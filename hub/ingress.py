@@ -3,7 +3,8 @@
 Each platform's pure parser (bots/) decides what the body is; this module only finds the
 connection, commits the events and answers the way the platform expects:
 
-    unknown, removed or other-channel connection -> 404 JSON error, counted as a drop
+    unknown, removed or other-channel connection -> 404 JSON error, counted as a drop (a removal
+                                                    is seen in the transaction that would commit)
     VK confirmation                             -> the configured string
     VK wrong secret, Telegram wrong secret header -> 403, counted
     body that is not JSON (or not the shape)    -> 400, counted
@@ -23,7 +24,7 @@ from aiohttp import web
 from bots.events import AnyEvent
 from hub.adapters import sms_gateway_config, telegram_config, vk_config
 from hub.api import HUB as HUB_KEY
-from hub.errors import RequestError
+from hub.errors import ConnectionGone, RequestError
 from hub.receive import commit_events
 from storage.models import Connection
 
@@ -44,6 +45,9 @@ class IngressStats:
 
 
 INGRESS_STATS = web.AppKey("ingress_stats", IngressStats)
+#: Connections seen by id. A connection's channel and settings never change (a new one replaces
+#: it), so the row is read once; whether it is still live is checked in the commit transaction.
+KNOWN = web.AppKey("ingress_connections", dict[int, Connection])
 
 
 def _refuse(stats: IngressStats, channel: str, code: str, message: str, status: int) -> RequestError:
@@ -55,10 +59,13 @@ def _refuse(stats: IngressStats, channel: str, code: str, message: str, status: 
 async def _connection(request: web.Request, channel: str) -> Connection:
     stats = request.app[INGRESS_STATS]
     raw = request.match_info["connection"]
-    found = None
-    if raw.isdigit():
+    known = request.app[KNOWN]
+    found = known.get(int(raw)) if raw.isdigit() else None
+    if found is None and raw.isdigit():
         async with request.app[HUB_KEY].uow() as uow:
             found = await uow.connections.get(int(raw))
+        if found is not None and found.deleted_at is None:
+            known[found.id] = found
     if found is None or found.deleted_at is not None or found.channel != channel:
         raise _refuse(stats, channel, "unknown_connection", f"no {channel} connection {raw}", 404)
     return found
@@ -66,7 +73,13 @@ async def _connection(request: web.Request, channel: str) -> Connection:
 
 async def _commit(request: web.Request, connection: Connection, events: Sequence[AnyEvent]) -> None:
     hub = request.app[HUB_KEY]
-    await commit_events(hub.ingest, hub.uow, connection.id, events, hub.clock.now())
+    try:
+        await commit_events(hub.ingest, hub.uow, connection.id, events, hub.clock.now())
+    except ConnectionGone as e:
+        request.app[KNOWN].pop(connection.id, None)
+        channel, stats = connection.channel, request.app[INGRESS_STATS]
+        message = f"no {channel} connection {connection.id}"
+        raise _refuse(stats, channel, "unknown_connection", message, 404) from e
     request.app[INGRESS_STATS].events[connection.channel] += len(events)
 
 
@@ -138,6 +151,7 @@ async def sms_callback(request: web.Request) -> web.Response:
 def setup_ingress(app: web.Application) -> None:
     """Register the channel ingress routes on the API application."""
     app[INGRESS_STATS] = IngressStats()
+    app[KNOWN] = {}
     app.router.add_post("/channels/vk/{connection}", vk_callback)
     app.router.add_post("/channels/ok/{connection}", ok_webhook)
     app.router.add_post("/channels/telegram/{connection}", telegram_webhook)

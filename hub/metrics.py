@@ -6,6 +6,7 @@ process (tests) never collide.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
@@ -29,6 +30,13 @@ class Metrics:
         self.latency = Histogram(
             "notifyhub_http_request_seconds", "HTTP request latency", ["route"], registry=r
         )
+        #: Requests being handled, and an event set whenever there are none (graceful shutdown waits on it).
+        self.active = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        in_flight = Gauge("notifyhub_http_requests_in_flight", "HTTP requests being handled", registry=r)
+        in_flight.set_function(lambda: self.active)
+        add_process_gauges(r)
         self.notifications = Gauge(
             "notifyhub_notifications", "Notifications by status", ["status"], registry=r
         )
@@ -75,16 +83,45 @@ class Metrics:
 METRICS = web.AppKey("metrics", Metrics)
 
 
+def add_process_gauges(registry: CollectorRegistry) -> None:
+    """Gauges of this process's health that a leak would move: its live asyncio tasks."""
+    tasks = Gauge("notifyhub_asyncio_tasks", "asyncio tasks alive in this process", registry=registry)
+    tasks.set_function(lambda: len(asyncio.all_tasks()))
+
+
+async def serve_process_metrics(port: int) -> web.AppRunner:
+    """`/metrics` (process gauges only) on 127.0.0.1:`port`, for a process without the API (a worker)."""
+    registry = CollectorRegistry()
+    add_process_gauges(registry)
+
+    async def view(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", view)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
 @web.middleware
 async def metrics_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Count requests by route template (never by raw path: ids would explode the label set)."""
     started = time.perf_counter()
-    response = await handler(request)
+    metrics = request.app[METRICS]
+    metrics.active += 1
+    metrics.idle.clear()
+    try:
+        response = await handler(request)
+    finally:
+        metrics.active -= 1
+        if not metrics.active:
+            metrics.idle.set()
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
-    metrics = request.app[METRICS]
     metrics.requests.labels(route, str(response.status)).inc()
     metrics.latency.labels(route).observe(time.perf_counter() - started)
     return response

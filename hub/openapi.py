@@ -8,14 +8,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.schemas import (
+    AccessIn,
     AgentIn,
     AnswerIn,
     AssignIn,
     BatchIn,
     Decision,
+    ImportIn,
+    KeyIn,
+    LinksIn,
     NotifyIn,
+    OwnershipIn,
     RelabelIn,
     ReplayIn,
+    RotateIn,
     TemplateIn,
     WebhookIn,
 )
@@ -50,13 +56,16 @@ def _answers(ok: int, schema: dict[str, Any] | None = None, *errors: int) -> dic
             "description": "error",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
+    if "429" in out:
+        out["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
     return out
 
 
 def _op(
     summary: str, ok: int, body: type[BaseModel] | None = None, *errors: int, admin: bool = False
 ) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": _answers(ok, None, *errors)}
+    guard = () if admin else (403, 429)  # client keys: IP allow-list and rate limit (hub.guard)
+    op: dict[str, Any] = {"summary": summary, "responses": _answers(ok, None, *errors, *guard)}
     if body is not None:
         op["requestBody"] = _body(body)
     op["security"] = [{"admin": []}] if admin else [{"bearer": []}]
@@ -87,6 +96,12 @@ def openapi_document() -> dict[str, Any]:
         WebhookIn,
         ReplayIn,
         AgentIn,
+        RotateIn,
+        AccessIn,
+        KeyIn,
+        LinksIn,
+        OwnershipIn,
+        ImportIn,
     ):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
@@ -123,6 +138,8 @@ def openapi_document() -> dict[str, Any]:
         },
     }
     paths.update(_two_way_paths())
+    paths.update(_security_paths())
+    paths.update(_directory_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "notifyhub", "version": "1", "description": "Two-way business messaging hub."},
@@ -175,6 +192,9 @@ def _two_way_paths() -> dict[str, Any]:
         "/v1/surveys/results": {
             "get": _with(_op("Survey results of a template", 200, None, 404, 422), _query("template_id"))
         },
+        "/v1/reports/delivery": {
+            "get": _with(_op("Delivery statistics since a moment (e.g. 7d)", 200, None, 422), _query("since"))
+        },
         "/v1/webhooks": {
             "post": _op("Register a webhook endpoint (the answer has its secret)", 201, WebhookIn, 403, 422),
             "get": _op("The client's webhook endpoints", 200, None, 403),
@@ -198,4 +218,70 @@ def _two_way_paths() -> dict[str, Any]:
         "/v1/admin/agents": {
             "post": _op("Operator: an agent key for one client", 201, AgentIn, 403, 404, 422, admin=True)
         },
+    }
+
+
+def _directory_paths() -> dict[str, Any]:
+    """Deep links, ownership reports and imports (identity linking)."""
+    phone = [{"name": "phone", "in": "path", "required": True, "schema": {"type": "string"}}]
+    links = _op(
+        "One-time deep links that link a messenger account to this phone", 201, LinksIn, 403, 409, 413, 422
+    )
+    links["requestBody"]["required"] = False
+    imports = _op(
+        "Import known identities and consent (CSV or JSON); per-row errors", 200, None, 403, 413, 415, 422
+    )
+    imports["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/ImportIn"},
+                        {"type": "array", "items": {"type": "object"}, "minItems": 1, "maxItems": 10_000},
+                    ]
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+    return {
+        "/v1/contacts/import": {"post": imports},
+        "/v1/contacts/{phone}/links": {"post": _with(links, phone)},
+        "/v1/contacts/{phone}/ownership": {
+            "post": _with(
+                _op("Report that the phone changed owner", 200, OwnershipIn, 403, 404, 413, 422), phone
+            )
+        },
+    }
+
+
+def _security_paths() -> dict[str, Any]:
+    """Keys (rotation with overlap, revocation), client access settings and the audit log (issue 8)."""
+    summary = "Rotate the calling client key; the old one works until `overlap_hours` pass"
+    rotate = _op(summary, 201, RotateIn, 409, 413, 422)
+    rotate["requestBody"]["required"] = False
+    admin_rotate = _op("Operator: rotate a key (overlap)", 201, RotateIn, 403, 404, 409, 413, 422, admin=True)
+    admin_rotate["requestBody"]["required"] = False
+    audit = _op("Audit log, newest first (client key: own entries; admin token: all)", 200, None, 422)
+    audit["security"] = [{"bearer": []}, {"admin": []}]
+    access = _op("Operator: set allow-list/rate limit", 200, AccessIn, 403, 404, 413, 422, admin=True)
+    keys = _op("The client's keys (prefix, name, created, expires; never the secret)", 200)
+    revoke = _op("Revoke one of the client's keys at once", 200, None, 404, 409)
+    settings = _op("Operator: a client's allow-list and rate limit", 200, None, 403, 404, admin=True)
+    admin_revoke = _op("Operator: revoke a key at once", 200, None, 403, 404, 409, admin=True)
+    issue = _op("Operator: another client key (shown once)", 201, KeyIn, 403, 404, 413, 422, admin=True)
+    issue["requestBody"]["required"] = False
+    return {
+        "/v1/keys": {"get": keys},
+        "/v1/keys/rotate": {"post": rotate},
+        "/v1/keys/{id}": {"delete": _with(revoke, _ID)},
+        "/v1/audit": {"get": _with(audit, _query("client_id", "action", "since", "cursor", "limit"))},
+        "/v1/admin/clients/{id}": {"get": _with(settings, _ID), "patch": _with(access, _ID)},
+        "/v1/admin/clients/{id}/keys": {
+            "get": _with(_op("Operator: every key of a client", 200, None, 403, 404, admin=True), _ID),
+            "post": _with(issue, _ID),
+        },
+        "/v1/admin/keys/{id}/rotate": {"post": _with(admin_rotate, _ID)},
+        "/v1/admin/keys/{id}": {"delete": _with(admin_revoke, _ID)},
     }

@@ -38,6 +38,7 @@ async def queue_message(
     text: str,
     author: str,
     now: float,
+    category: str = CATEGORY,
 ) -> dict[str, Any]:
     """Queue one message to the contact on `channel` and file it in the thread; returns the message row."""
     client = await uow.clients.get(client_id)
@@ -48,7 +49,7 @@ async def queue_message(
         "contact_id": contact_id,
         "template_id": None,
         "text": text,
-        "category": CATEGORY,
+        "category": category,
         "important": False,
         "status": "queued",
         "final": False,

@@ -19,7 +19,7 @@ from bots.backoff import Backoff
 from bots.base import EventBatch
 from hub.adapters import reads_events
 from hub.channels import Link
-from hub.errors import ConnectionBroken
+from hub.errors import ConnectionBroken, ConnectionGone
 from hub.receive import commit_events
 
 if TYPE_CHECKING:
@@ -89,6 +89,9 @@ async def read_connection(hub: Hub, link: Link) -> None:
         except ConnectionBroken as e:
             await hub.channels.report_broken(cid, e)
             return  # until the operator replaces the connection
+        except ConnectionGone:
+            log.info("connection %s was removed; its reader stops", cid)
+            return
         except Exception:
             log.exception("reader of connection %s failed; restarting", cid)
         await backoff.sleep()
@@ -100,6 +103,8 @@ async def _commit(hub: Hub, cid: int, batch: EventBatch) -> None:
         try:
             await commit_events(hub.ingest, hub.uow, cid, batch.events, hub.clock.now(), cursor=batch.cursor)
             return
+        except ConnectionGone:
+            raise
         except Exception:
             log.exception("committing %d events of connection %s failed; retrying", len(batch.events), cid)
             await asyncio.sleep(1.0)

@@ -35,7 +35,7 @@ async def commit_events(
     others: list[ChannelEvent] = [e for e in events if not isinstance(e, PermissionEvent)]
 
     async def _rest(work: UnitOfWork) -> None:
-        client_id = await work.connections.client_of(connection_id)
+        client_id = await work.connections.client_of(connection_id) if permissions else None
         for event in permissions if client_id else []:
             assert client_id is not None
             known = await work.contacts.set_allowed(client_id, event.channel, event.sender, event.allowed)
@@ -46,7 +46,9 @@ async def commit_events(
                 "allowed" if event.allowed else "denied",
                 "" if known else " (unknown identity)",
             )
-        await work.connections.saw_events(connection_id, now, cursor)
+        if cursor is not None:
+            await work.connections.saw_events(connection_id, now, cursor)
 
     # one transaction: the events and the cursor after them are durable together, or neither is
-    await ingest.apply(others, also=_rest)
+    needed = bool(permissions) or cursor is not None
+    await ingest.apply(others, also=_rest if needed else None, source=connection_id)

@@ -124,6 +124,8 @@ EventName = Literal[
     "contact.opted_in",
     "thread.needs_agent",
     "template.moderated",
+    "contact.linked",
+    "contact.ownership_changed",
 ]
 
 
@@ -166,3 +168,48 @@ class AgentIn(_Body):
 
     client_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
+
+
+class RotateIn(_Body):
+    """A key rotation: how long the old key keeps working (the configured default when omitted)."""
+
+    overlap_hours: Annotated[float | None, Field(strict=False)] = Field(default=None, ge=0, le=720)
+
+
+class RateLimitIn(_Body):
+    """A client's own API rate limit."""
+
+    per_second: Annotated[float, Field(strict=False)] = Field(gt=0, le=100_000)
+    burst: int = Field(ge=1, le=1_000_000)
+
+
+class AccessIn(_Body):
+    """Operator: a client's IP allow-list (empty: any address) and rate limit (null: the default)."""
+
+    ip_allowlist: list[str] | None = Field(default=None, max_length=100)
+    rate_limit: RateLimitIn | None = None
+
+
+class LinksIn(_Body):
+    """Which channels to make deep links for (all linkable when omitted) and how long they live."""
+
+    channels: list[Literal["vk", "ok", "telegram"]] | None = Field(default=None, min_length=1, max_length=3)
+    ttl_days: int = Field(default=30, ge=1, le=90)
+
+
+class OwnershipIn(_Body):
+    """The client's report that the phone changed hands (a new link re-verifies it)."""
+
+    state: Literal["changed"]
+
+
+class ImportIn(_Body):
+    """Known identities to import: one object per contact (see `hub.contact_import`)."""
+
+    contacts: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class KeyIn(_Body):
+    """Operator: a new client key, optionally named."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)

@@ -17,6 +17,7 @@ from bots.base import InboundMessage
 from hub import webhooks
 from hub.clock import iso
 from hub.config import Config
+from hub.directory import ask_phone, link_replies
 from hub.ids import new_id
 from hub.outgoing import queue_message
 from hub.phones import mask_phone
@@ -29,6 +30,8 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.threads")
 REPLY_WINDOW = 7 * 86400
+#: (client, contact, channel) -> (notification id, sent at) of the latest notification there.
+_Answered = dict[tuple[str, str, str], tuple[str, float]]
 
 
 class ClassifierLike(Protocol):
@@ -46,8 +49,6 @@ class _Known:
     """Look-ups shared by the replies of one batch."""
 
     identities: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
-    connections: dict[int, str | None] = field(default_factory=dict)
-    contexts: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,6 @@ class _Owned:
     client_id: str
     contact_id: str
     notification_id: str | None
-    context: str | None
 
 
 def _who(reply: InboundMessage) -> str:
@@ -72,68 +72,69 @@ class ReplyHandler:
         #: Replies refused because their connection is unknown (also logged).
         self.refused = 0
         self._touched: list[tuple[str, str, str, float]] = []
-        #: Called after a batch is committed (the webhook sender's doorbell).
-        self.on_commit: Callable[[], None] | None = None
-
-    def committed(self) -> None:
-        """Tell whoever listens that new rows (and maybe webhook deliveries) are durable."""
-        if self.on_commit is not None:
-            self.on_commit()
+        self._owners_of: dict[int, str] = {}
 
     async def handle(self, uow: UnitOfWork, replies: list[InboundMessage], now: float) -> None:
         """Store and act on a batch of replies inside the caller's transaction (batched look-ups)."""
         known = _Known()
+        await link_replies(uow, replies, now)  # deep-link tokens and shared phones; no query without them
         for channel in {r.channel for r in replies}:
             senders = {r.sender for r in replies if r.channel == channel}
             known.identities.update(
                 {(channel, k): v for k, v in (await uow.contacts.owners_of(channel, senders)).items()}
             )
-        owned = [o for o in [await self._owner(uow, r, known) for r in replies] if o is not None]
+        owners = [await self._owners(uow, r, known) for r in replies]
+        since = min(r.at.timestamp() for r in replies) - REPLY_WINDOW
+        answered = await uow.inbound.answered_many({pair for pairs in owners for pair in pairs}, since)
+        owned = [o for r, pairs in zip(replies, owners, strict=True) if (o := _pick(r, pairs, answered))]
         if not owned:
             return
-        labels = self._classifier().classify_many([o.reply.text for o in owned], [o.context for o in owned])
+        contexts = await uow.inbound.contexts_of({o.notification_id for o in owned if o.notification_id})
+        texts, kinds = [o.reply.text for o in owned], [contexts.get(o.notification_id or "") for o in owned]
+        labels = self._classifier().classify_many(texts, kinds)
         threads = await uow.threads.open_many({(o.client_id, o.contact_id) for o in owned}, now)
         contacts = await uow.contacts.get_many({o.contact_id for o in owned})
         opted = {cid: bool(c.opted_out) for cid, c in contacts.items()}
+        rows = [
+            _message_row(o, c, kind, threads[(o.client_id, o.contact_id)])
+            for o, c, kind in zip(owned, labels, kinds, strict=True)
+        ]
+        stored = await uow.threads.add_messages(rows)  # one statement; duplicates are left out
         events: list[Event] = []
         self._touched = []
-        for item, label in zip(owned, labels, strict=True):
+        for item, label, row in zip(owned, labels, rows, strict=True):
+            if row["id"] not in stored:
+                log.debug("duplicate %s message ignored", item.reply.channel)
+                continue
             thread = threads[(item.client_id, item.contact_id)]
-            events += await self._file(uow, item, label, thread, contacts[item.contact_id].phone, opted, now)
+            phone = contacts[item.contact_id].phone
+            events += await self._act(uow, item, label, row, thread, phone, opted, now)
         await uow.contacts.touch_many(self._touched)
         await webhooks.emit(uow, events, now)
 
-    async def _owner(self, uow: UnitOfWork, reply: InboundMessage, known: _Known) -> _Owned | None:
-        at = reply.at.timestamp()
+    async def _owners(self, uow: UnitOfWork, reply: InboundMessage, known: _Known) -> list[tuple[str, str]]:
+        """(client, contact) pairs the reply may belong to; a first message on a connection makes one."""
         owners = list(known.identities.get((reply.channel, reply.sender), []))
         if reply.channel == "sms":  # an SMS sender is a phone number, not a messenger identity
             owners += await uow.contacts.clients_of_phone(reply.sender)
         if reply.connection_id is not None:  # a client's own connection: only that client's contacts
-            if reply.connection_id not in known.connections:
-                known.connections[reply.connection_id] = await uow.connections.client_of(reply.connection_id)
-            owner = known.connections[reply.connection_id]
+            owner = self._owners_of.get(reply.connection_id)
+            if owner is None:  # a connection never changes hands: ask once
+                owner = await uow.connections.client_of(reply.connection_id)
+                if owner is not None:
+                    self._owners_of[reply.connection_id] = owner
             if owner is None:
                 self.refused += 1
                 log.warning("reply on unknown connection %s refused", reply.connection_id)
-                return None
+                return []
             owners = [o for o in owners if o[0] == owner] or [
                 (owner, await self._new_contact(uow, owner, reply))
             ]
             if reply.channel != "sms":
                 known.identities[(reply.channel, reply.sender)] = owners
-        best: tuple[str, str, tuple[str, float] | None] | None = None
-        for client_id, contact_id in owners:
-            answered = await uow.inbound.answered(client_id, contact_id, reply.channel, at - REPLY_WINDOW)
-            if best is None or (answered is not None and (best[2] is None or answered[1] > best[2][1])):
-                best = (client_id, contact_id, answered)
-        if best is None:
+        if not owners:
             log.info("reply from an unknown %s identity dropped", reply.channel)
-            return None
-        client_id, contact_id, answered = best
-        nid = answered[0] if answered else None
-        if nid and nid not in known.contexts:
-            known.contexts[nid] = await uow.inbound.context_of(nid)
-        return _Owned(reply, client_id, contact_id, nid, known.contexts.get(nid) if nid else None)
+        return owners
 
     async def _new_contact(self, uow: UnitOfWork, client_id: str, reply: InboundMessage) -> str:
         """A contact for someone who wrote to a client's own connection for the first time."""
@@ -157,42 +158,25 @@ class ReplyHandler:
                 }
             )
         await uow.contacts.add_many(contacts, idents)
+        if not phone:  # a Telegram stranger: ask once for the phone (Telegram's share-contact button)
+            await ask_phone(uow, self._config, client_id, contact_id, reply, at)
         log.info("new contact %s from %s", contact_id, _who(reply))
         return contact_id
 
-    async def _file(
+    async def _act(
         self,
         uow: UnitOfWork,
         item: _Owned,
         c: Classification,
+        row: dict[str, Any],
         thread: Thread,
         phone: str | None,
         opted: dict[str, bool],
         now: float,
     ) -> list[Event]:
+        """Update the thread for a newly stored reply and carry out what it asks for."""
         reply = item.reply
-        at = reply.at.timestamp()
-        row: dict[str, Any] = {
-            "id": new_id("msg"),
-            "client_id": item.client_id,
-            "contact_id": item.contact_id,
-            "notification_id": item.notification_id,
-            "channel": reply.channel,
-            "external_id": reply.external_id,
-            "text": reply.text,
-            "at": at,
-            "thread_id": thread.id,
-            "direction": "in",
-            "label": c.label,
-            "rating": c.rating,
-            "confidence": c.confidence,
-            "labeled_by": "classifier",
-            "context": item.context,
-        }
-        if not await uow.threads.add_message(row):
-            log.debug("duplicate %s message ignored", reply.channel)
-            return []
-        self._touched.append((item.client_id, reply.channel, reply.sender, at))
+        self._touched.append((item.client_id, reply.channel, reply.sender, row["at"]))
         thread.status, thread.updated_at, thread.last_channel = "open", now, reply.channel
         if c.label not in thread.labels:
             thread.labels = [*thread.labels, c.label]
@@ -206,6 +190,43 @@ class ReplyHandler:
         if plan.opted_out is not None:
             opted[item.contact_id] = plan.opted_out
         return events
+
+
+def _pick(reply: InboundMessage, owners: list[tuple[str, str]], answered: _Answered) -> _Owned | None:
+    """The owner whose latest notification on the reply's channel (within the window) is newest."""
+    since = reply.at.timestamp() - REPLY_WINDOW
+    best: tuple[str, str, tuple[str, float] | None] | None = None
+    for client_id, contact_id in owners:
+        last = answered.get((client_id, contact_id, reply.channel))
+        last = last if last is not None and last[1] >= since else None
+        if best is None or (last is not None and (best[2] is None or last[1] > best[2][1])):
+            best = (client_id, contact_id, last)
+    if best is None:
+        return None
+    client_id, contact_id, last = best
+    return _Owned(reply, client_id, contact_id, last[0] if last else None)
+
+
+def _message_row(item: _Owned, c: Classification, context: str | None, thread: Thread) -> dict[str, Any]:
+    """The thread message row for a reply."""
+    reply = item.reply
+    return {
+        "id": new_id("msg"),
+        "client_id": item.client_id,
+        "contact_id": item.contact_id,
+        "notification_id": item.notification_id,
+        "channel": reply.channel,
+        "external_id": reply.external_id,
+        "text": reply.text,
+        "at": reply.at.timestamp(),
+        "thread_id": thread.id,
+        "direction": "in",
+        "label": c.label,
+        "rating": c.rating,
+        "confidence": c.confidence,
+        "labeled_by": "classifier",
+        "context": context,
+    }
 
 
 async def apply_plan(

@@ -21,12 +21,17 @@ import aiohttp
 from bots.backoff import BackoffConfig
 from hub import webhooks
 from hub.clock import Clock
+from hub.url_policy import UrlGuard, UrlNotAllowed
 from storage.models import WebhookDelivery
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.webhooks")
 #: Attempts in flight per endpoint (a slow endpoint waits; others go on).
 PER_ENDPOINT = 128
+#: Outcomes are recorded together after this pause: one transaction for many deliveries.
+RECORD_PAUSE = 0.02
+#: Threads remembered as waiting behind a delivery in flight (a bound, not a working size).
+MAX_BEHIND = 10_000
 
 
 #: 5 s, 10 s, 20 s ... up to an hour between attempts, each up to 20% later at random.
@@ -56,24 +61,44 @@ class WebhookSender:
         policy: RetryPolicy | None = None,
         http: aiohttp.ClientSession | None = None,
         batch: int = 200,
+        guard: UrlGuard | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self.policy = policy or RetryPolicy()
         self._http = http
         self._batch = batch
+        #: Refuses non-public receivers before each attempt and in the connector's DNS answers.
+        self._guard = guard
         self._doorbell = asyncio.Event()
         self._outcomes: list[dict[str, Any]] = []
         self._recorder: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._busy: Counter[str] = Counter()
+        self._running = False
+        #: (endpoint, thread) pairs with a delivery left to the claim loop behind one in flight.
+        self._behind: set[tuple[str, str]] = set()
+        self._claim_next = False
 
     def poke(self) -> None:
         """Something was queued: look now instead of after the idle pause."""
         self._doorbell.set()
 
+    def wait_behind(self, keys: set[tuple[str, str]]) -> None:
+        """Deliveries of these (endpoint, thread) pairs wait for the claim loop: claim them when the
+        one before them is done (and look once now)."""
+        if self._running:  # otherwise a sender in another process finds them by its own claims
+            if len(self._behind) > MAX_BEHIND:  # hints lost to races with other senders: claims find them
+                self._behind.clear()
+            self._behind |= keys
+            self.poke()
+
     def _client(self) -> aiohttp.ClientSession:
         if self._http is None:
             timeout = aiohttp.ClientTimeout(total=self.policy.timeout)
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)  # `run` bounds attempts in flight
+            resolver = self._guard.resolver() if self._guard is not None else None
+            # `run` bounds attempts in flight
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, resolver=resolver)
             self._http = aiohttp.ClientSession(timeout=timeout, connector=connector)
         return self._http
 
@@ -88,7 +113,7 @@ class WebhookSender:
     ) -> tuple[list[WebhookDelivery], dict[str, Any]]:
         now = self._clock.now()
         async with self._uow() as uow:
-            due = await uow.webhooks.claim_due(limit, now, now + self.policy.timeout + 30, skip or set())
+            due = await uow.webhooks.claim_due(limit, now, self.lease_until(now), skip or set())
             endpoints = await uow.webhooks.endpoints_by_id({d.endpoint_id for d in due}) if due else {}
             await uow.commit()
         return due, endpoints
@@ -107,55 +132,83 @@ class WebhookSender:
         At most `PER_ENDPOINT` attempts per endpoint are in flight; an endpoint at its cap is left
         out of the next claims, so a hung endpoint cannot take the slots other clients need.
         """
-        inflight: set[asyncio.Task[None]] = set()
-        busy: Counter[str] = Counter()
-        while not stop.is_set():
-            try:
-                room = min(concurrency - len(inflight), self._batch)
-                full = {e for e, n in busy.items() if n >= PER_ENDPOINT}
-                due, endpoints = await self._claim(room, full) if room > 0 else ([], {})
-                for d in due:
-                    busy[d.endpoint_id] += 1
-                    task = asyncio.create_task(self._one(d, endpoints.get(d.endpoint_id), busy))
-                    inflight.add(task)
-                    task.add_done_callback(inflight.discard)
-            except Exception:
-                log.exception("claiming webhook deliveries failed; retrying")
-                due = []
-            if not due:
-                await self._pause(stop, idle)
+        inflight, busy = self._inflight, self._busy
+        self._running = True
+        try:
+            while not stop.is_set():
+                try:
+                    room = min(concurrency - len(inflight), self._batch)
+                    full = {e for e, n in busy.items() if n >= PER_ENDPOINT}
+                    due, endpoints = await self._claim(room, full) if room > 0 else ([], {})
+                    self.hand(due, endpoints, fresh=False)
+                except Exception:
+                    log.exception("claiming webhook deliveries failed; retrying")
+                    due = []
+                if not due:
+                    await self._pause(stop, idle)
+        finally:
+            self._running = False
+        if inflight:  # attempts under way end within their own timeout: let them, so none is sent twice
+            await asyncio.wait(list(inflight), timeout=self.policy.timeout)
         for task in list(inflight):
             task.cancel()
         await asyncio.gather(*inflight, return_exceptions=True)
         if self._recorder is not None:
             await asyncio.gather(self._recorder, return_exceptions=True)
 
+    def accepts(self, endpoint_id: str) -> bool:
+        """True while `run` runs and the endpoint is below its cap of attempts in flight."""
+        return self._running and self._busy[endpoint_id] < PER_ENDPOINT
+
+    def lease_until(self, now: float) -> float:
+        """A claim lasts the attempt's timeout and a margin; then another sender may take the row."""
+        return now + self.policy.timeout + 30
+
+    def hand(self, deliveries: list[WebhookDelivery], endpoints: dict[str, Any], fresh: bool = True) -> None:
+        """Attempt claimed deliveries, each in its own task: from a fresh commit, or from the claim loop
+        (then the next claim follows each outcome: a delivery of the same thread may wait behind it)."""
+        for d in deliveries:
+            self._behind.discard((d.endpoint_id, d.order_key))  # claimed: no longer waiting
+            self._busy[d.endpoint_id] += 1
+            task = asyncio.create_task(self._one(d, endpoints.get(d.endpoint_id), self._busy, not fresh))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
     async def _pause(self, stop: asyncio.Event, idle: float) -> None:
         """Wait `idle` seconds, or less when poked or stopped."""
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._doorbell.wait())]
-        await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:
             waiter.cancel()
+        if not done:  # an idle claim finds whatever is due anyway: forget stale hints
+            self._behind.clear()
         self._doorbell.clear()
 
-    async def _one(self, delivery: WebhookDelivery, endpoint: Any, busy: Counter[str]) -> None:
+    async def _one(self, delivery: WebhookDelivery, endpoint: Any, busy: Counter[str], wake: bool) -> None:
         """Attempt one delivery; its outcome is recorded with others that finish meanwhile."""
         try:
             outcome = await self._attempt(delivery, endpoint)  # not `append(await ...)`: the list is swapped
             self._outcomes.append(outcome)
         finally:
             busy[delivery.endpoint_id] -= 1
+        key = (delivery.endpoint_id, delivery.order_key)
+        if wake or key in self._behind:
+            self._behind.discard(key)
+            self._claim_next = True
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record_outcomes())
 
     async def _record_outcomes(self) -> None:
+        await asyncio.sleep(RECORD_PAUSE)  # gather the outcomes of attempts finishing meanwhile
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
             try:
                 await self._record(batch)
             except Exception:
                 log.exception("recording %d webhook outcomes failed; their leases will run out", len(batch))
-            self.poke()  # the next delivery of the same thread may be due now
+            if self._claim_next:  # the next delivery of the same thread may be due now
+                self._claim_next = False
+                self.poke()
 
     async def _attempt(self, d: WebhookDelivery, endpoint: Any) -> dict[str, Any]:
         """POST one delivery; the row update that records the outcome."""
@@ -165,6 +218,8 @@ class WebhookSender:
         ts = int(self._clock.now())
         status: int | None = None
         try:
+            if self._guard is not None:  # DNS may have changed since registration
+                await self._guard.check(endpoint.url)
             async with self._client().post(
                 endpoint.url,
                 data=payload,
@@ -176,6 +231,8 @@ class WebhookSender:
             error = None if 200 <= status < 300 else f"HTTP {status}"
         except (aiohttp.ClientError, TimeoutError) as e:
             error = "timeout" if isinstance(e, TimeoutError) else type(e).__name__
+        except UrlNotAllowed as e:
+            error = f"url not allowed: {e.message}"
         now = self._clock.now()
         attempts = d.attempts + 1
         row: dict[str, Any] = {

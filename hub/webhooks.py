@@ -19,6 +19,7 @@ from typing import Any, get_args
 from hub.clock import iso
 from hub.ids import new_id
 from hub.schemas import EventName
+from storage.models import WebhookDelivery
 from storage.uow import UnitOfWork
 
 #: Every event a client can subscribe to (the API schema's `EventName`).
@@ -93,11 +94,39 @@ async def emit(uow: UnitOfWork, events: Iterable[Event], now: float) -> int:
                     "status": "pending",
                     "attempts": 0,
                     "next_attempt_at": now,
+                    "claimed_until": None,
                     "created_at": now,
                 }
             )
+    handed = await _claim_for_handoff(uow, rows, now)
     await uow.webhooks.enqueue(rows)
+    if uow.handoff is not None:
+        handoff, by_id = uow.handoff, {ep.id: ep for ep in endpoints}
+        if handed:
+            uow.after_commit(lambda: handoff.hand([WebhookDelivery(**row) for row in handed], by_id))
+        behind = {(r["endpoint_id"], r["order_key"]) for r in rows if r["claimed_until"] is None}
+        if behind:
+            uow.after_commit(lambda: handoff.wait_behind(behind))
     return len(rows)
+
+
+async def _claim_for_handoff(uow: UnitOfWork, rows: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """Claim for this process's sender the rows that are first in line in their thread.
+
+    A row waits for the claim loop when an earlier delivery of its endpoint and thread is still
+    pending (order per thread) or when the sender has no room for its endpoint.
+    """
+    if uow.handoff is None or not rows:
+        return []
+    waiting = await uow.webhooks.pending_keys({(r["endpoint_id"], r["order_key"]) for r in rows})
+    handed = []
+    for row in rows:
+        key = (row["endpoint_id"], row["order_key"])
+        if key not in waiting and uow.handoff.accepts(row["endpoint_id"]):
+            row["claimed_until"] = uow.handoff.lease_until(now)
+            handed.append(row)
+        waiting.add(key)  # later events of the same thread go after this one
+    return handed
 
 
 def leg_events(heads: dict[str, Any], timeline: list[dict[str, Any]], final: set[str]) -> list[Event]:

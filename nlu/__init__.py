@@ -51,8 +51,6 @@ def classify(text: str, context: str | None = None) -> Classification:
     return default_classifier().classify(text, context)
 
 
-def classify_many(
-    texts: Sequence[str], contexts: Sequence[str | None] | None = None
-) -> list[Classification]:
+def classify_many(texts: Sequence[str], contexts: Sequence[str | None] | None = None) -> list[Classification]:
     """Classify a batch of replies with the shared default classifier, in input order."""
     return default_classifier().classify_many(texts, contexts)

@@ -1,4 +1,9 @@
-"""The classifier: the shipped spaCy pipeline loaded once, then text in, Classification out."""
+"""The classifier: the shipped spaCy pipeline loaded once, then text in, Classification out.
+
+Each call runs inside `nlp.memory_zone()`: spaCy otherwise keeps every new word it ever saw
+(order numbers, names) in its vocab, and a long-running hub grew by about 45 MB per 100,000
+replies (benchmarks/soak.py found it).
+"""
 
 from __future__ import annotations
 
@@ -57,7 +62,10 @@ class Classifier:
         """Classify one reply; `context` is the kind of notification it answers, if known."""
         ctx = check_context(context)
         folded = fold(text)
-        scores = self._scores(self.nlp(model_input(folded, ctx)).cats) if folded else _UNIFORM
+        if not folded:
+            return decide(folded, ctx, _UNIFORM)
+        with self.nlp.memory_zone():  # forget the words this text added to the vocab (see module doc)
+            scores = self._scores(self.nlp(model_input(folded, ctx)).cats)
         return decide(folded, ctx, scores)
 
     def classify_many(
@@ -71,11 +79,12 @@ class Classifier:
         ctxs = [check_context(c) for c in contexts]
         folded = [fold(t) for t in texts]
         inputs = (model_input(f, c) for f, c in zip(folded, ctxs, strict=True))
-        docs = self.nlp.pipe(inputs, batch_size=self.batch_size)
-        return [
-            decide(f, c, self._scores(doc.cats) if f else _UNIFORM)
-            for f, c, doc in zip(folded, ctxs, docs, strict=True)
-        ]
+        with self.nlp.memory_zone():
+            docs = self.nlp.pipe(inputs, batch_size=self.batch_size)
+            return [
+                decide(f, c, self._scores(doc.cats) if f else _UNIFORM)
+                for f, c, doc in zip(folded, ctxs, docs, strict=True)
+            ]
 
     @staticmethod
     def _scores(cats: dict[str, float]) -> dict[str, float]:

@@ -148,12 +148,12 @@ def _parse_line(line: str) -> tuple[str, str | None] | str:
     except json.JSONDecodeError as e:
         return f"invalid JSON ({e.msg} at column {e.colno})"
     if not isinstance(obj, dict):
-        return "expected a JSON object with a \"text\" field"
+        return 'expected a JSON object with a "text" field'
     text, context = obj.get("text"), obj.get("context")
     if not isinstance(text, str):
-        return "\"text\" must be a string"
+        return '"text" must be a string'
     if context is not None and not isinstance(context, str):
-        return "\"context\" must be a string or null"
+        return '"context" must be a string or null'
     try:
         return text, check_context(context)
     except ValueError as e:

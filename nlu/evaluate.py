@@ -84,9 +84,7 @@ def format_report(report: Report) -> str:
     """A plain-text table for the terminal and the README."""
     lines = [f"held-out replies: {report.total}", "", "label      precision  recall  f1     n"]
     for label, s in report.per_label.items():
-        lines.append(
-            f"{label:<10} {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}  {s.support:4d}"
-        )
+        lines.append(f"{label:<10} {s.precision:9.3f}  {s.recall:6.3f}  {s.f1:5.3f}  {s.support:4d}")
     lines += [
         f"macro F1   {report.macro_f1:.3f}",
         f"rating exact accuracy {report.rating_accuracy:.3f} (n={report.rating_support})",

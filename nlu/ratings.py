@@ -26,24 +26,65 @@ def _rx(source: str) -> re.Pattern[str]:
 
 _NUMBER_WORDS: dict[str, int] = {
     # Russian
-    "ноль": 0, "один": 1, "одна": 1, "одну": 1, "два": 2, "две": 2, "три": 3, "четыре": 4,
-    "пять": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9, "десять": 10,
-    "пяти": 5, "десяти": 10,
+    "ноль": 0,
+    "один": 1,
+    "одна": 1,
+    "одну": 1,
+    "два": 2,
+    "две": 2,
+    "три": 3,
+    "четыре": 4,
+    "пять": 5,
+    "шесть": 6,
+    "семь": 7,
+    "восемь": 8,
+    "девять": 9,
+    "десять": 10,
+    "пяти": 5,
+    "десяти": 10,
     # English
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
     # Russian in Latin letters
-    "nol": 0, "odin": 1, "odna": 1, "dva": 2, "dve": 2, "tri": 3, "chetyre": 4, "chetire": 4,
-    "4etyre": 4, "pyat": 5, "piat": 5, "pjat": 5, "shest": 6, "sem": 7, "vosem": 8,
-    "devyat": 9, "deviat": 9, "desyat": 10, "desiat": 10,
+    "nol": 0,
+    "odin": 1,
+    "odna": 1,
+    "dva": 2,
+    "dve": 2,
+    "tri": 3,
+    "chetyre": 4,
+    "chetire": 4,
+    "4etyre": 4,
+    "pyat": 5,
+    "piat": 5,
+    "pjat": 5,
+    "shest": 6,
+    "sem": 7,
+    "vosem": 8,
+    "devyat": 9,
+    "deviat": 9,
+    "desyat": 10,
+    "desiat": 10,
 }
 _GRADES: list[tuple[str, int]] = [
     (r"единиц[ау]|единичк[ау]|кол|edinic[au]|edinits[au]|edinichk[au]", 1),
     (r"двойк[ау]|двоечк[ау]|двояк|dvoik[au]|dvoyk[au]|dvoechk[au]", 2),
     (r"тройк[ау]|троечк[ау]|трояк|troik[au]|troyk[au]|troechk[au]|troe4k[au]", 3),
     (r"четверк[ау]|четверочк[ау]|chetverk[au]|chetverochk[au]|4etverk[au]", 4),
-    (r"пятерк[ау]|пятерочк[ау]|pyaterk[au]|pyatyork[au]|pyatork[au]|piaterk[au]"
-     r"|pyaterochk[au]|pyatorochk[au]", 5),
+    (
+        r"пятерк[ау]|пятерочк[ау]|pyaterk[au]|pyatyork[au]|pyatork[au]|piaterk[au]"
+        r"|pyaterochk[au]|pyatorochk[au]",
+        5,
+    ),
     (r"десятк[ау]|десяточк[ау]|desyatk[au]", 10),
 ]
 _GRADE_RX = [(_rx(rf"(?<![\w])(?:{src})(?![\w-])"), value) for src, value in _GRADES]
@@ -52,13 +93,10 @@ _GRADE_PLACE = _rx(r"(?:\b(?:в|во|у|из|около|возле|карт[аы
 
 _NUMBER = re.compile(r"(?<![\w.,:/#№+-])(\d+(?:[.,]\d)?)(?![\w:]|[.,]\d|-\d|/\d\d\d)")
 _WORD_NUMBER = re.compile(
-    r"(?<![\w])(" + "|".join(sorted(_SQUEEZED_WORDS, key=len, reverse=True))
-    + r")(?![\w])"
+    r"(?<![\w])(" + "|".join(sorted(_SQUEEZED_WORDS, key=len, reverse=True)) + r")(?![\w])"
 )
 
-_SCALE_AFTER = _rx(
-    r"^\s*(?:/|из|iz|of|out of|outta)\s*(5|10|пяти|десяти|five|ten|pyati|desyati)\b"
-)
+_SCALE_AFTER = _rx(r"^\s*(?:/|из|iz|of|out of|outta)\s*(5|10|пяти|десяти|five|ten|pyati|desyati)\b")
 _CUE_AFTER = _rx(
     r"^\s*(?:\+|-(?!\d)|с плюсом|с минусом|звезд\w*|звезды|звезда|балл\w*|stars?|points?|pts"
     r"|zvezd\w*|ball\w*|из|iz|out of|of)"

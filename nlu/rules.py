@@ -24,10 +24,19 @@ _NEG = r"(?:не|ни|ne|don't|dont|do not|didn't|didnt|did not|never|no need to
 
 # Asking to be taken off the list: negating one of these asks for messages instead.
 _UNSUBSCRIBE = _rx(
-    r"отпис\w*", r"отпиш\w*", r"удал(?:и|ите|ять|ить|яйте)\s+(?:меня|мой\s+номер|мои\s+данные)",
-    r"исключ\w*\s+(?:меня|мой)", r"убер(?:и|ите)\s+меня", r"отключ\w*\s+(?:меня|рассылк|уведомл)",
-    r"\bunsub\w*", r"\bopt[\s-]?out\b", r"remove\s+(?:me|my)", r"take\s+me\s+off",
-    r"otpi(?:sh|š|s|w)\w*", r"otpiš\w*", r"udal\w*\s+(?:menya|moi|moy)",
+    r"отпис\w*",
+    r"отпиш\w*",
+    r"удал(?:и|ите|ять|ить|яйте)\s+(?:меня|мой\s+номер|мои\s+данные)",
+    r"исключ\w*\s+(?:меня|мой)",
+    r"убер(?:и|ите)\s+меня",
+    r"отключ\w*\s+(?:меня|рассылк|уведомл)",
+    r"\bunsub\w*",
+    r"\bopt[\s-]?out\b",
+    r"remove\s+(?:me|my)",
+    r"take\s+me\s+off",
+    r"otpi(?:sh|š|s|w)\w*",
+    r"otpiš\w*",
+    r"udal\w*\s+(?:menya|moi|moy)",
 )
 # Asking not to be written to: the negation is part of the phrase itself.
 _STOP_SENDING = _rx(
@@ -46,28 +55,35 @@ _STOP_SENDING = _rx(
     r"прекрат\w*\s+(?:писать|присылать|слать|рассылк|спам|отправ|это)",
     r"перестан\w*\s+(?:мне\s+)?(?:писать|присылать|слать|спамить|отправлять)",
     r"отказ\w*\s+от\s+(?:рассылк|уведомл|подписк|смс|сообщени)",
-    r"отмен\w*\s+(?:рассылк|подписк|уведомл)", r"\bне\s+подписыва\w*", r"\bне\s+давал\w*\s+соглас",
-    r"\bспам\w*", r"черн\w+\s+спис", r"заблокир\w*",
+    r"отмен\w*\s+(?:рассылк|подписк|уведомл)",
+    r"\bне\s+подписыва\w*",
+    r"\bне\s+давал\w*\s+соглас",
+    r"\bспам\w*",
+    r"черн\w+\s+спис",
+    r"заблокир\w*",
     r"no\s+more\s+(?:messages|texts|sms|notifications|emails|spam|of\s+this)",
     r"(?:don't|dont|do not|never)\s+(?:text|message|contact|send|email|write|msg|sms|bother)",
     r"stop\s+(?:texting|messaging|sending|spamming|contacting|writing|bothering)",
-    r"leave\s+me\s+alone", r"quit\s+(?:texting|messaging|sending)", r"\bspam\w*",
+    r"leave\s+me\s+alone",
+    r"quit\s+(?:texting|messaging|sending)",
+    r"\bspam\w*",
     r"cancel\s+(?:my\s+)?(?:subscription|messages|notifications|alerts|texts|mailing)",
     r"\b(?:не\s+хочу|не\s+нужны|не\s+нужно)\s+(?:больше\s+)?(?:эти|ваши|никакие)?\s*(?:смс|sms"
     r"|сообщени|рассылк|уведомлени)",
     r"bol(?:sh|š|s|w)e\s+ne\s+(?:pi(?:sh|š|s|w)|prisy|prisi|otprav|(?:sh|š|s|w)lite|nado|nuzhno|bespok|zvon)",
     r"\bne\s+(?:pi(?:sh|š|s|w)ite|pi(?:sh|š|s|w)i|prisylaite|prisylayte|prisilaite|otpravlyaite|(?:sh|š|s|w)lite)",
     r"\bne\s+(?:nado|nuzhno)\s+(?:mne\s+)?(?:pisat|prisylat|slat|sms|rassylk)",
-    r"\b(?:k?hvatit|khvatit)\b", r"\b(?:dostali|zadolbali|nadoeli)\b",
-    r"prekrati\w*", r"ne\s+hochu\s+(?:bol(?:sh|š|s|w)e\s+)?(?:poluchat|sms|rassylk)",
+    r"\b(?:k?hvatit|khvatit)\b",
+    r"\b(?:dostali|zadolbali|nadoeli)\b",
+    r"prekrati\w*",
+    r"ne\s+hochu\s+(?:bol(?:sh|š|s|w)e\s+)?(?:poluchat|sms|rassylk)",
     r"\brassylk\w*\s+(?:ne\s+nado|otmen)",
     r"i\s+(?:don't|dont|do not)\s+want\s+(?:these|your|any|to\s+receive|messages|texts)",
-    r"(?:not|no\s+longer)\s+interested", r"больше\s+не\s+интерес",
+    r"(?:not|no\s+longer)\s+interested",
+    r"больше\s+не\s+интерес",
     r"(?:don't|dont|do not)\s+need\s+(?:these|your|this|any)\s+(?:messages|texts|notif|sms|spam)",
 )
-_NEGATED_UNSUBSCRIBE = re.compile(
-    squeeze_pattern(rf"\b{_NEG}\s+(?:\w+\s+){{0,3}}$")
-)
+_NEGATED_UNSUBSCRIBE = re.compile(squeeze_pattern(rf"\b{_NEG}\s+(?:\w+\s+){{0,3}}$"))
 _BARE_OPT_OUT = _rx(
     r"^(?:стоп|сотп|стпо|stop|sotp|stpo|stopall|end|quit|cancel|hvatit|khvatit|хватит|enough|отписка|отписаться"
     r"|otpiska|otpisatsya|unsubscribe|unsub|spam|спам)(?:\s+(?:стоп|stop|спам|spam|all|хватит))*$",
@@ -76,27 +92,41 @@ _BARE_OPT_IN = _rx(
     r"^(?:старт|сатрт|стрт|start|strat|satrt|unstop|resubscribe|subscribe|opt\s?in|optin)(?:\s+(?:again|снова|opyat"
     r"|snova|хочу\s+уведомления|хочу\s+получать))?$",
 )
-_POLITE = re.compile(squeeze_pattern(
-    r"\b(?:пожалуйста|плиз|please|pls|plz|pozhaluista|pozhaluysta|pozhalujsta|уже|uzhe|now"
-    r"|алло|allo|здравствуйте|zdravstvuyte|zdravstvuite|добрый\s+(?:день|вечер)|dobryi\s+den"
-    r"|hi|hello|hey|привет|privet|девушка|слушайте|ну|ok|ок|спасибо|spasibo|thanks|thank\s+you|я|ya|i)\b"
-))
+_POLITE = re.compile(
+    squeeze_pattern(
+        r"\b(?:пожалуйста|плиз|please|pls|plz|pozhaluista|pozhaluysta|pozhalujsta|уже|uzhe|now"
+        r"|алло|allo|здравствуйте|zdravstvuyte|zdravstvuite|добрый\s+(?:день|вечер)|dobryi\s+den"
+        r"|hi|hello|hey|привет|privet|девушка|слушайте|ну|ok|ок|спасибо|spasibo|thanks|thank\s+you|я|ya|i)\b"
+    )
+)
 _RESUBSCRIBE = _rx(
     r"подпиш\w*\s+(?:меня\s+)?(?:снова|обратно|опять|заново|на\s+(?:рассылк|уведомл|новост))",
-    r"подпиш\w*\s+меня", r"подписат\w*\s+(?:снова|обратно|опять|заново|на\s+рассылк)",
-    r"хочу\s+(?:снова|опять|обратно|дальше|и\s+дальше)\s+получать", r"хочу\s+подписат",
+    r"подпиш\w*\s+меня",
+    r"подписат\w*\s+(?:снова|обратно|опять|заново|на\s+рассылк)",
+    r"хочу\s+(?:снова|опять|обратно|дальше|и\s+дальше)\s+получать",
+    r"хочу\s+подписат",
     r"верн\w*\s+(?:мне\s+)?(?:рассылк|уведомлени|смс|sms|подписк|сообщени)",
-    r"возобнов\w*", r"включ\w*\s+(?:обратно\s+|снова\s+|мне\s+)*(?:рассылк|уведомлени|смс)",
-    r"присылайте\s+(?:снова|опять|дальше|обратно)", r"пишите\s+(?:снова|опять|дальше)",
-    r"\bre-?subscribe\w*", r"\bunstop\b", r"\bopt[\s-]?in\b", r"resume\s+(?:my\s+)?(?:messages|sms"
-    r"|texts|notif|alerts|subscription|sending)", r"start\s+(?:sending|messaging|texting)",
-    r"sign\s+me\s+(?:back\s+)?up", r"\bsubscribe\s+me",
+    r"возобнов\w*",
+    r"включ\w*\s+(?:обратно\s+|снова\s+|мне\s+)*(?:рассылк|уведомлени|смс)",
+    r"присылайте\s+(?:снова|опять|дальше|обратно)",
+    r"пишите\s+(?:снова|опять|дальше)",
+    r"\bre-?subscribe\w*",
+    r"\bunstop\b",
+    r"\bopt[\s-]?in\b",
+    r"resume\s+(?:my\s+)?(?:messages|sms"
+    r"|texts|notif|alerts|subscription|sending)",
+    r"start\s+(?:sending|messaging|texting)",
+    r"sign\s+me\s+(?:back\s+)?up",
+    r"\bsubscribe\s+me",
     r"send\s+(?:me\s+)?(?:messages|texts|them|notif\w*)\s+again",
     r"(?:want|like)\s+to\s+(?:receive|get)\s+(?:\w+\s+)?(?:messages|texts|notif\w*|updates)\s+again",
     r"turn\s+(?:notifications|messages|alerts)\s+(?:back\s+)?on",
-    r"podpi(?:sh|š|s|w)i\w*\s+(?:menya\s+)?(?:snova|obratno|opyat)", r"podpi(?:sh|š|s|w)ite\s+menya",
-    r"vern\w*\s+(?:rassylk|uvedomlen|sms|podpisk)", r"vozobnov\w*",
-    r"hochu\s+(?:snova|opyat|obratno)\s+poluchat", r"vkluchite|vklyuchite",
+    r"podpi(?:sh|š|s|w)i\w*\s+(?:menya\s+)?(?:snova|obratno|opyat)",
+    r"podpi(?:sh|š|s|w)ite\s+menya",
+    r"vern\w*\s+(?:rassylk|uvedomlen|sms|podpisk)",
+    r"vozobnov\w*",
+    r"hochu\s+(?:snova|opyat|obratno)\s+poluchat",
+    r"vkluchite|vklyuchite",
 )
 _UNSUBSCRIBE_FALSE_FRIENDS = _rx(r"подпиш\w*\s+(?:договор|документ|акт|бумаг|заявлен)")
 _QUESTION_START = _rx(
@@ -113,39 +143,57 @@ _QUESTION_START = _rx(
     r"|pomogite|perezvonite)\b",
 )
 _QUESTION_ANYWHERE = _rx(
-    r"(?<!\bк\s)\b\w+\s+ли\b", r"(?:где|почему|зачем|сколько|куда|откуда|подскажите|pochemu|po4emu"
+    r"(?<!\bк\s)\b\w+\s+ли\b",
+    r"(?:где|почему|зачем|сколько|куда|откуда|подскажите|pochemu|po4emu"
     r"|zachem|skolko|kuda|podskazhite|why|how\s+much|how\s+long|how\s+many)\s+\w+",
     r"до\s+какого|какого\s+числа|в\s+какое\s+время|что\s+(?:мне\s+)?(?:делать|теперь)",
     r"\b(?:перезвоните|свяжитесь|позвоните\s+мне|скажите|уточните|подскажите|объясните"
     r"|помогите|perezvonite|pomogite|skazhite|podskazhite)\b",
     r"\b(?:can|could|would)\s+(?:you|i|we)\b",
     r"\b(?:when|where|why|how|what|which|who)\s+(?:is|are|do|does|did|will|can|was|should"
-    r"|would|could)\b", r"\b(?:когда|где)\s+(?:будет|будут|привезут|приедет|откро\w+|можно)",
+    r"|would|could)\b",
+    r"\b(?:когда|где)\s+(?:будет|будут|привезут|приедет|откро\w+|можно)",
     r"хочу\s+(?:узнать|уточнить|отменить|перенести|вернуть|изменить|поменять|оформить)",
     r"(?:нужно|надо|прошу|можно)\s+(?:\w+\s+)?(?:перенести|отменить|изменить|поменять|вернуть"
-    r"|связаться|перезвонить|уточнить)", r"перенесите|отмените\s+(?:заказ|запись|доставк)",
-    r"верните\s+(?:деньги|средства|оплату)", r"не\s+(?:пришел|пришла|пришло|получил\w*"
-    r"|могу|доставили|привезли|списал\w*|вернули)\b", r"списали\s+(?:дважды|два\s+раза|лишн)",
-    r"в\s+ч[её]м\s+(?:дело|проблема)", r"во\s+сколько|до\s+скольки", r"где\s+(?:мой|моя|мои)",
+    r"|связаться|перезвонить|уточнить)",
+    r"перенесите|отмените\s+(?:заказ|запись|доставк)",
+    r"верните\s+(?:деньги|средства|оплату)",
+    r"не\s+(?:пришел|пришла|пришло|получил\w*"
+    r"|могу|доставили|привезли|списал\w*|вернули)\b",
+    r"списали\s+(?:дважды|два\s+раза|лишн)",
+    r"в\s+ч[её]м\s+(?:дело|проблема)",
+    r"во\s+сколько|до\s+скольки",
+    r"где\s+(?:мой|моя|мои)",
     r"please\s+(?:call|tell|help|advise|let\s+me\s+know|check|confirm|reschedule|cancel|change"
-    r"|send\s+me\s+the|explain|contact)", r"i\s+need\s+(?:to|help|a|the|my)",
+    r"|send\s+me\s+the|explain|contact)",
+    r"i\s+need\s+(?:to|help|a|the|my)",
     r"i\s+(?:want|would\s+like|'d\s+like)\s+to\s+(?:know|cancel|change|reschedule|return"
-    r"|ask|check|move)", r"let\s+me\s+know", r"tell\s+me", r"need\s+help",
+    r"|ask|check|move)",
+    r"let\s+me\s+know",
+    r"tell\s+me",
+    r"need\s+help",
     r"(?:haven't|have\s+not|didn't|did\s+not|never|not\s+yet)\s+(?:received|arrived|got|come)",
-    r"still\s+(?:waiting|not|no)", r"wondering", r"charged\s+(?:twice|two\s+times|double)",
-    r"ne\s+(?:pri(?:sh|š|s|w)(?:el|la|lo)|poluchil\w*)\b", r"gde\s+(?:moi|moy|moya)",
-    r"\bpomogite\b", r"\bperezvonite\b", r"\bpodska(?:zh|ž|z|j)\w*",
+    r"still\s+(?:waiting|not|no)",
+    r"wondering",
+    r"charged\s+(?:twice|two\s+times|double)",
+    r"ne\s+(?:pri(?:sh|š|s|w)(?:el|la|lo)|poluchil\w*)\b",
+    r"gde\s+(?:moi|moy|moya)",
+    r"\bpomogite\b",
+    r"\bperezvonite\b",
+    r"\bpodska(?:zh|ž|z|j)\w*",
 )
-_SMALL_TALK = re.compile(squeeze_pattern(
-    r"\b(?:спасибо|спс|спасиб|благодар\w*|пасиб\w*|ок|окей|ok|okay|okey|k|хорошо|хор|понял\w*|ясно"
-    r"|принято|ладно|отлично|супер|класс|здорово|круто|замечательно|прекрасно|хорошего\s+дня"
-    r"|всего\s+доброго|доброго\s+дня|привет|здравствуйте|добрый\s+(?:день|вечер|утро)"
-    r"|доброе\s+утро|да|ага|угу|жду|ждем|ждём|буду\s+ждать|получил\w*|пришло|пришел|пришла"
-    r"|thanks?|thank\s+you|thx|ty|tnx|great|cool|nice|good|fine|got\s+it|noted|sure|yes|yep"
-    r"|yeah|hi|hello|hey|bye|see\s+you|awesome|perfect|received|spasibo|spasib|sps|horosho"
-    r"|ponyal\w*|ladno|privet|super|klass|otlichno|zhdu|poluchil\w*|ок\s+спасибо|и\s+вам"
-    r"|вам\s+тоже|you\s+too|much|very|большое|огромное|so|вам|you|тоже|too|all|всё|все|ну|ok)\b",
-))
+_SMALL_TALK = re.compile(
+    squeeze_pattern(
+        r"\b(?:спасибо|спс|спасиб|благодар\w*|пасиб\w*|ок|окей|ok|okay|okey|k|хорошо|хор|понял\w*|ясно"
+        r"|принято|ладно|отлично|супер|класс|здорово|круто|замечательно|прекрасно|хорошего\s+дня"
+        r"|всего\s+доброго|доброго\s+дня|привет|здравствуйте|добрый\s+(?:день|вечер|утро)"
+        r"|доброе\s+утро|да|ага|угу|жду|ждем|ждём|буду\s+ждать|получил\w*|пришло|пришел|пришла"
+        r"|thanks?|thank\s+you|thx|ty|tnx|great|cool|nice|good|fine|got\s+it|noted|sure|yes|yep"
+        r"|yeah|hi|hello|hey|bye|see\s+you|awesome|perfect|received|spasibo|spasib|sps|horosho"
+        r"|ponyal\w*|ladno|privet|super|klass|otlichno|zhdu|poluchil\w*|ок\s+спасибо|и\s+вам"
+        r"|вам\s+тоже|you\s+too|much|very|большое|огромное|so|вам|you|тоже|too|all|всё|все|ну|ok)\b",
+    )
+)
 _RHETORICAL = _rx(r"\b(?:честно|серьезно|правда|да|honestly|seriously|really|chestno|serjezno)\?+")
 _NON_WORD = re.compile(r"[\W\d_]+")
 

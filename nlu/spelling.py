@@ -20,6 +20,7 @@ def squeeze(word: str) -> str:
     """Collapse repeated letters, as `nlu.text.squeeze` does (kept here to avoid a cycle)."""
     return _REPEATED_LETTER.sub(r"\1", word)
 
+
 _KEY_WORDS = """
 отпишите отписаться отписать отписка отписывать отписывайте отпишитесь отписываюсь рассылку
 рассылки рассылка рассылок пишите писать присылайте присылать отправляйте отправлять шлите

@@ -19,6 +19,6 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Bring the database at `url` to `revision` (call outside a running event loop)."""
     command.upgrade(alembic_config(url), revision)

@@ -29,6 +29,11 @@ class Client(Base):
     prices: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     default_route: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     action_max_age_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: CIDRs the client's keys may be used from; None or empty means any address.
+    ip_allowlist: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    #: Per-client API rate limit overrides; None uses `security.rate_limit_*` from the config.
+    rate_limit_per_second: Mapped[float | None] = mapped_column(default=None)
+    rate_limit_burst: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class ApiKey(Base):
@@ -43,6 +48,10 @@ class ApiKey(Base):
     name: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[float]
     revoked_at: Mapped[float | None] = mapped_column(default=None)
+    #: The key's first characters, so people can tell keys apart (never enough to use it).
+    prefix: Mapped[str | None] = mapped_column(String(16), default=None)
+    #: A rotated-away key keeps working until this time (overlap), then answers 401.
+    expires_at: Mapped[float | None] = mapped_column(default=None)
 
 
 class Template(Base):
@@ -333,3 +342,45 @@ class Connection(Base):
     created_at: Mapped[float]
     updated_at: Mapped[float]
     deleted_at: Mapped[float | None] = mapped_column(default=None)
+
+
+class AuditEntry(Base):
+    """Who did what to which client's things, from where; written in the action's own transaction."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_client", "client_id", "id"), Index("ix_audit_at", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float]
+    #: `admin`, `client` or `agent`.
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    #: The API key id (`key_...`), or `admin`/`cli` for the operator.
+    actor_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: The key's or agent's name, or the web session's name.
+    actor_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: The client the action concerns (no foreign key: the log outlives what it describes).
+    client_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: Never secrets or full phone numbers (see `hub.audit.scrub`).
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class LinkToken(Base):
+    """A one-time deep-link token tying a messenger identity to one contact's phone (stored hashed)."""
+
+    __tablename__ = "link_tokens"
+    __table_args__ = (Index("ix_link_tokens_contact", "client_id", "contact_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: SHA-256 of the token; the token itself is only in the link given to the client.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    #: The connection the link points at; None for the sandbox.
+    connection_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[float]
+    expires_at: Mapped[float]
+    used_at: Mapped[float | None] = mapped_column(default=None)
+    #: The messenger identity that used it.
+    used_by: Mapped[str | None] = mapped_column(String(64), default=None)

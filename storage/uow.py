@@ -11,21 +11,24 @@ async with uow:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.repos.audit import AuditRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.contacts import ContactRepo
 from storage.repos.inbound import InboundRepo
+from storage.repos.links import LinkRepo
 from storage.repos.notifications import NotificationRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.sandbox import SandboxRepo
 from storage.repos.templates import TemplateRepo
 from storage.repos.threads import ThreadRepo
-from storage.repos.webhooks import WebhookRepo
+from storage.repos.webhooks import DeliveryHandoff, WebhookRepo
 
 
 class UnitOfWork:
@@ -42,11 +45,22 @@ class UnitOfWork:
     connections: ConnectionRepo
     threads: ThreadRepo
     webhooks: WebhookRepo
+    audit: AuditRepo
+    links: LinkRepo
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], lock: asyncio.Lock | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        lock: asyncio.Lock | None = None,
+        handoff: DeliveryHandoff | None = None,
+    ) -> None:
         self._sessions = sessions
         self._lock = lock
         self._session: AsyncSession | None = None
+        self._before_commit: list[Callable[[UnitOfWork], Awaitable[None]]] = []
+        self._after_commit: list[Callable[[], None]] = []
+        #: This process's webhook sender, when it runs: new deliveries go to it straight after commit.
+        self.handoff = handoff
 
     async def __aenter__(self) -> UnitOfWork:
         if self._lock is not None:
@@ -63,6 +77,8 @@ class UnitOfWork:
         self.connections = ConnectionRepo(session)
         self.threads = ThreadRepo(session)
         self.webhooks = WebhookRepo(session)
+        self.audit = AuditRepo(session)
+        self.links = LinkRepo(session)
         return self
 
     async def __aexit__(
@@ -77,10 +93,25 @@ class UnitOfWork:
             await self._session.close()
         finally:
             self._session = None
+            self._after_commit = []
             if self._lock is not None:
                 self._lock.release()
 
     async def commit(self) -> None:
-        """Make everything done in this block durable."""
+        """Make everything done in this block durable (`before_commit` hooks run first, in it)."""
         assert self._session is not None
+        hooks, self._before_commit = self._before_commit, []
+        for hook in hooks:
+            await hook(self)
         await self._session.commit()
+        done, self._after_commit = self._after_commit, []
+        for callback in done:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction is durable (never when it rolls back)."""
+        self._after_commit.append(callback)
+
+    def before_commit(self, hook: Callable[[UnitOfWork], Awaitable[None]]) -> None:
+        """Run `hook` inside the next commit's transaction (the audit log rides along with the action)."""
+        self._before_commit.append(hook)

@@ -25,10 +25,12 @@ from tests.fakes.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+#: Seals stored tokens in tests (PostgreSQL refuses to start without a key).
+TEST_SECRET_KEY = "dGVzdHMtb25seS1rZXktbm90LWZvci1wcm9kdWN0aW8="
 TABLES = (
-    "webhook_deliveries, webhook_endpoints, classifier_feedback, threads, "
+    "link_tokens, webhook_deliveries, webhook_endpoints, classifier_feedback, threads, "
     "connections, sandbox_messages, inbound_messages, pending_receipts, outbox, notification_events, "
-    "legs, notifications, identities, contacts, templates, api_keys, clients"
+    "legs, notifications, identities, contacts, templates, api_keys, clients, audit_log"
 )
 
 
@@ -43,6 +45,14 @@ async def _pg_admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _secret_key_env() -> Iterator[None]:
+    """CLI and subprocess tests read os.environ: they get the same key as `make_config`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NOTIFYHUB_SECRET_KEY", TEST_SECRET_KEY)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -91,8 +101,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 
 def make_config(db_url: str, **overrides: Any) -> Config:
-    """The repository's config.yaml (sandbox customers included) on the given database."""
-    environ = {"NOTIFYHUB_DATABASE__URL": db_url, "NOTIFYHUB_ADMIN_TOKEN": "admin-secret"}
+    """The repository's config.yaml (sandbox customers included) on the given database.
+
+    Webhook receivers in tests listen on http://127.0.0.1, which the configuration must allow.
+    """
+    environ = {
+        "NOTIFYHUB_DATABASE__URL": db_url,
+        "NOTIFYHUB_ADMIN_TOKEN": "admin-secret",
+        "NOTIFYHUB_SECRET_KEY": TEST_SECRET_KEY,
+        "NOTIFYHUB_WEBHOOKS__ALLOW_PRIVATE_URLS": "true",
+        "NOTIFYHUB_WEBHOOKS__REQUIRE_HTTPS": "false",
+    }
     base = load_config(ROOT / "config.yaml", environ=environ)
     return base.model_copy(update=overrides)
 

@@ -17,9 +17,12 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from hub import audit
+from hub.allowlist import allowed
 from hub.api import HUB
 from hub.clock import iso
 from hub.errors import RequestError
+from hub.guard import caller_ip, session_actor
 from hub.ids import hash_key
 from hub.moderation import decide
 from hub.schemas import Decision, parse
@@ -104,7 +107,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         session = new_session("operator", None, "operator", _now(request), minutes)
     elif key:
         async with hub.uow() as uow:
-            found = await uow.clients.principal(hash_key(key))
+            found = await uow.clients.principal(hash_key(key), _now(request))
+        if found is not None and not allowed(caller_ip(request), found[0].ip_allowlist):
+            return render(request, "error.html", status=403, message="ip_not_allowed: not from this address")
         if found is not None:
             client, api_key = found
             role: Role = "agent" if api_key.role == "agent" else "client"
@@ -170,7 +175,9 @@ async def decide_template(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     try:
         decision = parse(Decision, {"status": status, "reason": reason})
-        await decide(hub.uow(), request.match_info["id"], decision, _now(request))
+        actor = session_actor(request, session)
+        uow = audit.moderation(hub.uow(), actor, request.match_info["id"], decision, _now(request))
+        await decide(uow, request.match_info["id"], decision, _now(request))
     except RequestError as e:
         return render(request, "error.html", status=e.status, message=e.message)
     raise _redirect("/inbox/console")

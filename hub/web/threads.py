@@ -13,15 +13,18 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from hub import audit
 from hub.api import HUB
 from hub.clock import iso
 from hub.errors import RequestError
+from hub.guard import session_actor
 from hub.inbox import answer, get_thread, list_threads, relabel, update_thread
 from hub.phones import mask_phone
 from hub.views import leg_view
 from hub.web.pages import SESSION, render
 from hub.web.session import Session
 from storage.repos.threads import ThreadFilter
+from storage.uow import UnitOfWork
 
 LABELS = ("opt_out", "opt_in", "question", "rating", "other")
 #: Legs not worth showing in a timeline: the customer is not on that channel, or it was not needed.
@@ -127,25 +130,33 @@ async def act(request: web.Request) -> web.StreamResponse:
     thread_id = request.match_info["id"]
     action = request.match_info["action"]
     now = hub.clock.now()
+
+    def audited(name: str, target: str = thread_id, **details: Any) -> UnitOfWork:
+        actor = session_actor(request, session)
+        client_id = session.client_id
+        return audit.record(hub.uow(), actor, name, now, client_id=client_id, target=target, details=details)
+
     try:
         if action == "answer":
             text = str(form.get("text", "")).strip()
             if not text:
                 raise RequestError("invalid_field", "text: write an answer")
-            await answer(hub.uow(), hub.config, session.client_id, thread_id, text, _agent(session), now)
+            uow = audited("thread.answered", length=len(text))
+            await answer(uow, hub.config, session.client_id, thread_id, text, _agent(session), now)
         elif action == "assign":
-            await update_thread(hub.uow(), session.client_id, thread_id, now, assignee=_agent(session))
+            uow = audited("thread.assigned", assignee=_agent(session))
+            await update_thread(uow, session.client_id, thread_id, now, assignee=_agent(session))
         elif action in ("resolve", "reopen"):
             status = "resolved" if action == "resolve" else "open"
-            await update_thread(hub.uow(), session.client_id, thread_id, now, status=status)
+            uow = audited("thread.resolved" if action == "resolve" else "thread.reopened")
+            await update_thread(uow, session.client_id, thread_id, now, status=status)
         elif action == "relabel":
             label = str(form.get("label", ""))
             if label not in LABELS:
                 raise RequestError("invalid_field", "label: choose one of the labels")
             message_id = str(form.get("message_id", ""))
-            await relabel(
-                hub.uow(), hub.config, session.client_id, message_id, label, None, _agent(session), now
-            )
+            uow = audited("message.relabeled", message_id, label=label)
+            await relabel(uow, hub.config, session.client_id, message_id, label, None, _agent(session), now)
         else:
             raise web.HTTPNotFound()
     except RequestError as e:

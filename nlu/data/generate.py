@@ -41,16 +41,28 @@ _SUFFIX_ANGRY = {
     "tr": ["!!!", " 😡", "!", " pozhaluista", " uzhe"],
 }
 _LONE_CONTEXTS: list[Context | None] = ["survey", "survey", "survey", None]
-_SCORE_CONTEXTS: list[Context | None] = [
-    "survey", "survey", "delivery", "order_status", "appointment", None
-]
+_SCORE_CONTEXTS: list[Context | None] = ["survey", "survey", "delivery", "order_status", "appointment", None]
 _MENU_CONTEXTS: list[Context] = ["delivery", "appointment", "payment", "order_status", "promo"]
 _CONTEXT_WEIGHTS: dict[Label, dict[Context | None, float]] = {
-    "opt_out": {"promo": 4, None: 2, "survey": 1, "delivery": 1, "order_status": 1,
-                "payment": 1, "appointment": 1},
+    "opt_out": {
+        "promo": 4,
+        None: 2,
+        "survey": 1,
+        "delivery": 1,
+        "order_status": 1,
+        "payment": 1,
+        "appointment": 1,
+    },
     "opt_in": {"promo": 4, None: 3, "survey": 1, "delivery": 1, "order_status": 1},
-    "question": {"delivery": 3, "order_status": 3, "payment": 2, "appointment": 2,
-                 "promo": 2, None: 2, "survey": 1},
+    "question": {
+        "delivery": 3,
+        "order_status": 3,
+        "payment": 2,
+        "appointment": 2,
+        "promo": 2,
+        None: 2,
+        "survey": 1,
+    },
     "other": {c: 1 for c in (*CONTEXTS, None)},
 }
 
@@ -103,9 +115,7 @@ def _typo(rng: random.Random, text: str) -> str:
     return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
 
 
-def _expand(
-    rng: random.Random, seeds: Sequence[Seed], label: Label, test: bool
-) -> Iterator[Reply]:
+def _expand(rng: random.Random, seeds: Sequence[Seed], label: Label, test: bool) -> Iterator[Reply]:
     """Variants of the seeds that fall in one split."""
     for index, seed in enumerate(seeds):
         if held_out(index) != test:
@@ -145,7 +155,10 @@ def build_split(test: bool) -> list[Reply]:
     rng = random.Random(SEED + int(test))
     replies: list[Reply] = []
     groups: list[tuple[Sequence[Seed], Label]] = [
-        (OPT_OUT, "opt_out"), (OPT_IN, "opt_in"), (QUESTION, "question"), (OTHER, "other")
+        (OPT_OUT, "opt_out"),
+        (OPT_IN, "opt_in"),
+        (QUESTION, "question"),
+        (OTHER, "other"),
     ]
     for seeds, label in groups:
         replies.extend(_expand(rng, seeds, label, test))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ApiKey, Client
@@ -34,26 +36,45 @@ class ClientRepo:
         """The client with this id, if any."""
         return await self._session.get(Client, client_id)
 
-    async def by_key_hash(self, key_hash: str) -> tuple[Client, str] | None:
-        """The client and role owning a live key with this hash."""
+    async def by_key_hash(self, key_hash: str, now: float | None = None) -> tuple[Client, str] | None:
+        """The client and role owning a live key with this hash (see `principal` for `now`)."""
         stmt = (
             select(Client, ApiKey.role)
             .join(ApiKey, ApiKey.client_id == Client.id)
-            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            .where(ApiKey.key_hash == key_hash, *_live(now))
         )
         row = (await self._session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 
-    async def principal(self, key_hash: str) -> tuple[Client, ApiKey] | None:
-        """The client and the live key with this hash (role and agent name included)."""
+    async def principal(self, key_hash: str, now: float | None = None) -> tuple[Client, ApiKey] | None:
+        """The client and the live key with this hash (role and agent name included).
+
+        A rotated-away key lives until its `expires_at`; without `now` such keys are refused.
+        """
         stmt = (
             select(Client, ApiKey)
             .join(ApiKey, ApiKey.client_id == Client.id)
-            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            .where(ApiKey.key_hash == key_hash, *_live(now))
         )
         row = (await self._session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
+
+    async def key(self, key_id: str) -> ApiKey | None:
+        """The key with this id (live or not), if any."""
+        return await self._session.get(ApiKey, key_id)
+
+    async def keys(self, client_id: str) -> list[ApiKey]:
+        """Every key of a client, revoked ones included, oldest first."""
+        stmt = select(ApiKey).where(ApiKey.client_id == client_id).order_by(ApiKey.created_at, ApiKey.id)
+        return list((await self._session.execute(stmt)).scalars())
 
     async def list(self) -> list[Client]:
         """Every client, oldest first."""
         return list((await self._session.execute(select(Client).order_by(Client.created_at))).scalars())
+
+
+def _live(now: float | None) -> tuple[Any, ...]:
+    """Conditions of a usable key: not revoked, and not past its expiry (any expiry when `now` is None)."""
+    if now is None:
+        return (ApiKey.revoked_at.is_(None), ApiKey.expires_at.is_(None))
+    return (ApiKey.revoked_at.is_(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now))

@@ -6,38 +6,83 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from hub.secret_box import SecretKeyError, box_of
 from storage.models import Connection
 
 
 class ConnectionRepo:
-    """Connections of every client; removal is soft so late callbacks still find (and refuse) them."""
+    """Connections of every client; removal is soft so late callbacks still find (and refuse) them.
+
+    Secret settings are sealed in the table and opened on the loaded objects (without marking
+    them changed, so a later commit never writes them back in plain text).
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add(self, row: dict[str, Any]) -> Connection:
-        """Store a new connection and return it with its id."""
-        connection = Connection(**row)
+        """Store a new connection (its secrets sealed) and return it with its id."""
+        sealed = box_of(self._session.info).seal_settings(row["settings"])
+        connection = Connection(**{**row, "settings": sealed})
         self._session.add(connection)
         await self._session.flush()
+        set_committed_value(connection, "settings", dict(row["settings"]))
         return connection
 
     async def get(self, connection_id: int) -> Connection | None:
         """One connection, removed or not."""
-        return await self._session.get(Connection, connection_id)
+        found = await self._session.get(Connection, connection_id)
+        return self._opened(found) if found is not None else None
+
+    def _opened(self, connection: Connection) -> Connection:
+        opened = box_of(self._session.info).open_settings(connection.settings)
+        set_committed_value(connection, "settings", opened)
+        return connection
+
+    async def reseal_secrets(self, dry_run: bool = False) -> tuple[int, int]:
+        """Seal every connection's secrets with the first key: (rows changed, rows already current)."""
+        box = box_of(self._session.info)
+        changed = current = 0
+        for cid, settings in (await self._session.execute(select(Connection.id, Connection.settings))).all():
+            try:
+                sealed = box.reseal_settings(settings)
+            except SecretKeyError as e:
+                raise SecretKeyError(f"connection {cid}: {e}") from None
+            if sealed == settings:
+                current += 1
+                continue
+            changed += 1
+            if not dry_run:
+                stmt = update(Connection).where(Connection.id == cid).values(settings=sealed)
+                await self._session.execute(stmt)
+        return changed, current
 
     async def live(self, client_id: str | None = None) -> list[Connection]:
         """Connections not removed (of one client, or of all), oldest first."""
         stmt = select(Connection).where(Connection.deleted_at.is_(None))
         if client_id is not None:
             stmt = stmt.where(Connection.client_id == client_id)
-        return list((await self._session.execute(stmt.order_by(Connection.id))).scalars())
+        found = (await self._session.execute(stmt.order_by(Connection.id))).scalars()
+        return [self._opened(c) for c in found]
 
     async def client_of(self, connection_id: int) -> str | None:
         """The client owning a connection (removed or not)."""
         stmt = select(Connection.client_id).where(Connection.id == connection_id)
         return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def touch_live(self, connection_ids: set[int], now: float) -> set[int]:
+        """Note traffic on these connections in one statement; returns those still live (not removed)."""
+        if not connection_ids:
+            return set()
+        stmt = (
+            update(Connection)
+            .where(Connection.id.in_(connection_ids), Connection.deleted_at.is_(None))
+            .values(last_event_at=now)
+            .returning(Connection.id)
+        )
+        return set((await self._session.execute(stmt)).scalars())
 
     async def remove(self, connection_id: int, now: float) -> bool:
         """Soft-delete; False when there is no live connection with this id."""

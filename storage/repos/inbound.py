@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignore
@@ -23,24 +23,27 @@ class InboundRepo:
         result = await self._session.execute(stmt.values(row))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def answered(
-        self, client_id: str, contact_id: str, channel: str, since: float
-    ) -> tuple[str, float] | None:
-        """The latest notification (id, sent at) sent to this contact on this channel since `since`."""
+    async def answered_many(
+        self, owners: set[tuple[str, str]], since: float
+    ) -> dict[tuple[str, str, str], tuple[str, float]]:
+        """Per (client, contact, channel): the latest notification (id, sent at) sent there since `since`."""
+        if not owners:
+            return {}
         stmt = (
-            select(Notification.id, Leg.sent_at)
-            .join(Leg, and_(Leg.notification_id == Notification.id, Leg.channel == channel))
+            select(Notification.client_id, Notification.contact_id, Leg.channel, Notification.id, Leg.sent_at)
+            .join(Leg, Leg.notification_id == Notification.id)
             .where(
-                Notification.client_id == client_id,
-                Notification.contact_id == contact_id,
+                Notification.contact_id.in_({contact for _, contact in owners}),
                 Leg.sent_at.is_not(None),
                 Leg.sent_at >= since,
             )
-            .order_by(Leg.sent_at.desc())
-            .limit(1)
         )
-        row = (await self._session.execute(stmt)).first()
-        return (row[0], row[1] or 0.0) if row else None
+        latest: dict[tuple[str, str, str], tuple[str, float]] = {}
+        for client_id, contact_id, channel, nid, sent_at in (await self._session.execute(stmt)).all():
+            key, at = (client_id, contact_id, channel), float(sent_at or 0.0)
+            if (client_id, contact_id) in owners and (key not in latest or at > latest[key][1]):
+                latest[key] = (nid, at)
+        return latest
 
     async def for_contact(self, contact_id: str) -> list[InboundMessage]:
         """A contact's messages, oldest first."""
@@ -60,14 +63,16 @@ class InboundRepo:
         )
         return list((await self._session.execute(stmt)).scalars())
 
-    async def context_of(self, notification_id: str) -> str | None:
-        """The context tag of the template behind a notification (the classifier's `context`)."""
+    async def contexts_of(self, notification_ids: set[str]) -> dict[str, str | None]:
+        """The context tag of the template behind each notification (the classifier's `context`)."""
+        if not notification_ids:
+            return {}
         stmt = (
-            select(Template.context)
-            .join(Notification, Notification.template_id == Template.id)
-            .where(Notification.id == notification_id)
+            select(Notification.id, Template.context)
+            .join(Template, Notification.template_id == Template.id)
+            .where(Notification.id.in_(notification_ids))
         )
-        return (await self._session.execute(stmt)).scalar_one_or_none()
+        return {nid: context for nid, context in (await self._session.execute(stmt)).all()}
 
     async def set_rating(self, notification_id: str, rating: int | None) -> None:
         """Record (or clear) the customer's score on the notification their reply answers."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboundMessage, Leg, Notification
@@ -46,3 +46,33 @@ class ReportRepo:
             )
         rows = (await self._session.execute(stmt.group_by(Leg.channel))).all()
         return [(str(channel), int(count)) for channel, count in rows]
+
+    async def outcomes(self, since: float, client_id: str | None = None) -> dict[str, Any]:
+        """Since `since`: notifications by status (count, cost), answers (count, cost), misses by reason."""
+        answer = Notification.template_id.is_(None)  # an agent's answer or the hub's confirmation
+        notes = select(Notification.status, answer, func.count(), func.sum(Notification.cost_minor)).where(
+            Notification.created_at >= since
+        )
+        legs = (
+            select(Leg.channel, Leg.status, Leg.error, func.count())
+            .join(Notification, Notification.id == Leg.notification_id)
+            .where(Notification.created_at >= since, Leg.status.in_(("failed", "skipped", "expired")))
+            .where(or_(Leg.error.is_(None), Leg.error != "not_needed"))  # an earlier leg got through
+        )
+        if client_id is not None:
+            notes = notes.where(Notification.client_id == client_id)
+            legs = legs.where(Notification.client_id == client_id)
+        rows = (await self._session.execute(notes.group_by(Notification.status, answer))).all()
+        by_status: dict[str, tuple[int, int]] = {}
+        answers = [0, 0]
+        for status, is_answer, count, cost in rows:
+            if is_answer:
+                answers = [answers[0] + int(count), answers[1] + int(cost or 0)]
+            else:
+                by_status[str(status)] = (int(count), int(cost or 0))
+        grouped = legs.group_by(Leg.channel, Leg.status, Leg.error)
+        misses = [
+            (str(channel), str(status), error or "", int(count))
+            for channel, status, error, count in (await self._session.execute(grouped)).all()
+        ]
+        return {"by_status": by_status, "answers": tuple(answers), "misses": misses}

@@ -53,7 +53,7 @@ class ThreadRepo:
         return found.scalar_one()
 
     async def open_many(self, pairs: set[tuple[str, str]], now: float) -> dict[tuple[str, str], Thread]:
-        """Threads for many (client, contact) pairs, created where missing; two statements in all."""
+        """Threads for many (client, contact) pairs, created where missing (one statement when none is)."""
         if not pairs:
             return {}
         rows = [
@@ -70,10 +70,16 @@ class ThreadRepo:
             }
             for client_id, contact_id in sorted(pairs)
         ]
-        await self._session.execute(insert_ignore(self._session, Thread, "client_id", "contact_id"), rows)
         stmt = select(Thread).where(Thread.contact_id.in_({c for _, c in pairs}))
-        found = (await self._session.execute(stmt)).scalars()
-        return {(t.client_id, t.contact_id): t for t in found if (t.client_id, t.contact_id) in pairs}
+        found = {(t.client_id, t.contact_id): t for t in (await self._session.execute(stmt)).scalars()}
+        missing = [row for row in rows if (row["client_id"], row["contact_id"]) not in found]
+        if missing:  # a first message: create the thread (or find the one a concurrent writer made)
+            create = insert_ignore(self._session, Thread, "client_id", "contact_id")
+            await self._session.execute(create, missing)
+            found.update(
+                {(t.client_id, t.contact_id): t for t in (await self._session.execute(stmt)).scalars()}
+            )
+        return {pair: thread for pair, thread in found.items() if pair in pairs}
 
     async def get(self, thread_id: str, client_id: str) -> Thread | None:
         """A thread, only when it belongs to the client."""
@@ -90,6 +96,14 @@ class ThreadRepo:
         stmt = insert_ignore(self._session, InboundMessage, "client_id", "channel", "external_id")
         result = await self._session.execute(stmt.values(row))
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def add_messages(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Store many messages in one statement; returns the ids stored (duplicates are left out)."""
+        if not rows:
+            return set()
+        table: Any = InboundMessage.__table__  # Core executemany: compiled once, sent in batches
+        stmt = insert_ignore(self._session, table, "client_id", "channel", "external_id")
+        return set((await self._session.execute(stmt.returning(table.c.id), rows)).scalars())
 
     async def messages(self, thread_id: str) -> list[InboundMessage]:
         """A thread's messages, oldest first."""

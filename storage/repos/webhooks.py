@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
+from hub.secret_box import SecretKeyError, box_of
 from storage.db import is_postgres
 from storage.models import WebhookDelivery, WebhookEndpoint
 
@@ -16,23 +18,86 @@ _DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
 _RESULT = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id"))
 
 
+class DeliveryHandoff(Protocol):
+    """A webhook sender in this process that takes new deliveries straight from the committing code."""
+
+    def accepts(self, endpoint_id: str) -> bool:
+        """True while the sender runs and has room for another attempt to this endpoint."""
+        ...
+
+    def lease_until(self, now: float) -> float:
+        """Until when a handed delivery is claimed (other senders leave it alone)."""
+        ...
+
+    def hand(self, deliveries: list[WebhookDelivery], endpoints: dict[str, WebhookEndpoint]) -> None:
+        """Attempt these committed, already claimed deliveries now."""
+        ...
+
+    def wait_behind(self, keys: set[tuple[str, str]]) -> None:
+        """Deliveries of these (endpoint, order key) pairs were committed for the claim loop."""
+        ...
+
+
 class WebhookRepo:
-    """Endpoints per client; deliveries leased in order per (endpoint, thread)."""
+    """Endpoints per client; deliveries leased in order per (endpoint, thread).
+
+    Signing secrets are sealed in the table and opened on the loaded endpoints (without marking
+    them changed); change an endpoint with `update_endpoint`, which seals a new secret.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        """Register an endpoint."""
+        """Register an endpoint; its secret is stored sealed and stays readable on the object."""
+        secret = endpoint.secret
+        endpoint.secret = box_of(self._session.info).seal(secret)
         self._session.add(endpoint)
         await self._session.flush()
+        set_committed_value(endpoint, "secret", secret)
 
     async def endpoint(self, endpoint_id: str, client_id: str) -> WebhookEndpoint | None:
         """A live endpoint, only when it belongs to the client."""
         found = await self._session.get(WebhookEndpoint, endpoint_id)
         if found is None or found.client_id != client_id or found.deleted_at is not None:
             return None
-        return found
+        return self._opened(found)
+
+    def _opened(self, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+        set_committed_value(endpoint, "secret", box_of(self._session.info).open(endpoint.secret))
+        return endpoint
+
+    async def update_endpoint(self, endpoint: WebhookEndpoint, **values: Any) -> None:
+        """Change an endpoint's columns (a new `secret` is sealed); the object shows the new values."""
+        if not values:
+            return
+        stored = dict(values)
+        if "secret" in stored:
+            stored["secret"] = box_of(self._session.info).seal(stored["secret"])
+        await self._session.execute(
+            update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(**stored)
+        )
+        for key, value in values.items():
+            set_committed_value(endpoint, key, value)
+
+    async def reseal_secrets(self, dry_run: bool = False) -> tuple[int, int]:
+        """Seal every endpoint's secret with the first key: (rows changed, rows already current)."""
+        box = box_of(self._session.info)
+        changed = current = 0
+        rows = (await self._session.execute(select(WebhookEndpoint.id, WebhookEndpoint.secret))).all()
+        for endpoint_id, secret in rows:
+            try:
+                sealed = box.reseal(secret)
+            except SecretKeyError as e:
+                raise SecretKeyError(f"webhook {endpoint_id}: {e}") from None
+            if sealed == secret:
+                current += 1
+                continue
+            changed += 1
+            if not dry_run:
+                stmt = update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+                await self._session.execute(stmt.values(secret=sealed))
+        return changed, current
 
     async def endpoints(self, client_ids: Iterable[str]) -> list[WebhookEndpoint]:
         """Live endpoints of these clients, oldest first."""
@@ -44,12 +109,23 @@ class WebhookRepo:
             .where(WebhookEndpoint.client_id.in_(wanted), WebhookEndpoint.deleted_at.is_(None))
             .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
         )
-        return list((await self._session.execute(stmt)).scalars())
+        return [self._opened(e) for e in (await self._session.execute(stmt)).scalars()]
 
     async def enqueue(self, rows: list[dict[str, Any]]) -> None:
         """Add deliveries; their `seq` (insertion order) is the order they go out per thread."""
         if rows:
             await self._session.execute(insert(_DELIVERIES), rows)
+
+    async def pending_keys(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (endpoint, order key) pairs already have a pending delivery (the next must wait)."""
+        if not keys:
+            return set()
+        stmt = select(WebhookDelivery.endpoint_id, WebhookDelivery.order_key).where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.endpoint_id.in_({e for e, _ in keys}),
+            WebhookDelivery.order_key.in_({k for _, k in keys}),
+        )
+        return {(e, k) for e, k in (await self._session.execute(stmt)).all()} & keys
 
     async def claim_due(
         self, limit: int, now: float, lease_until: float, skip: set[str] | None = None
@@ -96,7 +172,7 @@ class WebhookRepo:
     async def endpoints_by_id(self, ids: Iterable[str]) -> dict[str, WebhookEndpoint]:
         """Endpoints (deleted ones too) by id."""
         stmt = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(set(ids)))
-        return {e.id: e for e in (await self._session.execute(stmt)).scalars()}
+        return {e.id: self._opened(e) for e in (await self._session.execute(stmt)).scalars()}
 
     async def record(self, results: list[dict[str, Any]]) -> None:
         """Store attempt outcomes: dicts with b_id and the changed columns."""

@@ -13,6 +13,7 @@ from hub.bootstrap import Hub
 from tests.fakes.clock import FakeClock
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.vk_api import FakeVkApi
+from tests.faults.conftest import RecordFault
 from tests.hub.real_adapters import dispatch, link_customer
 from tests.hub.scenario import accept, approved_template, new_client, notify_item
 
@@ -38,7 +39,9 @@ async def _sms_notification(hub: Hub, gw: FakeSmsGateway, timeout: float = 10.0)
     return a.id
 
 
-async def test_gateway_5xx_is_retried_and_the_customer_gets_one_sms(hub: Hub, clock: FakeClock) -> None:
+async def test_gateway_5xx_is_retried_and_the_customer_gets_one_sms(
+    hub: Hub, clock: FakeClock, record_fault: RecordFault
+) -> None:
     async with FakeSmsGateway() as gw:
         nid = await _sms_notification(hub, gw)
         gw.fail_next(503, times=2)
@@ -47,9 +50,12 @@ async def test_gateway_5xx_is_retried_and_the_customer_gets_one_sms(hub: Hub, cl
         assert await _legs(hub, nid) == [("sms", "sent")]
         assert (await _events(hub, nid)).count("leg_retry") == 2
         assert len(gw.sent) == 1
+        record_fault("SMS gateway 503 twice", "1 SMS", "1/1 sent", 0, len(gw.sent) - 1)
 
 
-async def test_gateway_that_hangs_is_timed_out_and_retried_when_back(hub: Hub, clock: FakeClock) -> None:
+async def test_gateway_that_hangs_is_timed_out_and_retried_when_back(
+    hub: Hub, clock: FakeClock, record_fault: RecordFault
+) -> None:
     async with FakeSmsGateway() as gw:
         nid = await _sms_notification(hub, gw, timeout=0.2)
         gw.hang = True
@@ -59,9 +65,12 @@ async def test_gateway_that_hangs_is_timed_out_and_retried_when_back(hub: Hub, c
         for _ in range(5):
             await dispatch(hub, clock, 3.0)
         assert await _legs(hub, nid) == [("sms", "sent")] and len(gw.sent) == 1
+        record_fault("SMS gateway hangs", "1 SMS", "1/1 sent", 0, len(gw.sent) - 1)
 
 
-async def test_gateway_answer_lost_after_sending_does_not_send_twice(hub: Hub, clock: FakeClock) -> None:
+async def test_gateway_answer_lost_after_sending_does_not_send_twice(
+    hub: Hub, clock: FakeClock, record_fault: RecordFault
+) -> None:
     async with FakeSmsGateway() as gw:
         nid = await _sms_notification(hub, gw, timeout=0.2)
         gw.answer_delay = 0.5  # the SMS goes out, the answer comes after the client gave up
@@ -71,9 +80,12 @@ async def test_gateway_answer_lost_after_sending_does_not_send_twice(hub: Hub, c
             await dispatch(hub, clock, 3.0)
         assert await _legs(hub, nid) == [("sms", "sent")]
         assert len(gw.sent) == 1 and len(gw.requests) >= 2  # retried, deduplicated by the leg's key
+        record_fault("SMS answer lost after sending", "1 SMS", "1/1 sent", 0, len(gw.sent) - 1)
 
 
-async def test_vk_slow_answer_and_server_error_still_one_message(hub: Hub, clock: FakeClock) -> None:
+async def test_vk_slow_answer_and_server_error_still_one_message(
+    hub: Hub, clock: FakeClock, record_fault: RecordFault
+) -> None:
     async with FakeVkApi() as vk:
         _, client = await new_client(hub)
         template = await approved_template(hub, client.id, "#name#, заказ #order# доставлен.")
@@ -92,4 +104,5 @@ async def test_vk_slow_answer_and_server_error_still_one_message(hub: Hub, clock
             await dispatch(hub, clock, 5.0)
         assert await _legs(hub, a.id) == [("vk", "sent")]
         assert [m.peer_id for m in vk.sent] == [2004]  # random_id from the leg: one message
+        record_fault("VK answer late, then 5xx", "1 VK message", "1/1 sent", 0, len(vk.sent) - 1)
         await adapter.aclose()

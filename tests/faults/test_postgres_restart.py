@@ -7,9 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.bootstrap import build_hub
-from storage.models import Notification, NotificationEvent, SandboxMessage
-from tests.conftest import ROOT, make_config
-from tests.hub.scenario import approved_template, new_client, notify_item
+from storage.models import Notification, SandboxMessage
+from tests.conftest import make_config
+from tests.faults.accounting import accept_for_sandbox, hub_process, outbound
+from tests.faults.conftest import RecordFault
 
-PHONES = ["+79990000001", "+79990000002", "+79990000009"]
-ROUTE = [{"channel": "vk", "ttl": 15}, {"channel": "sms"}]
 TOTAL = 300
 
 
@@ -46,28 +43,16 @@ async def _count(hub: Any, stmt: Any) -> int:
     raise AssertionError("PostgreSQL did not come back")
 
 
-def _worker(db_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, NOTIFYHUB_DATABASE__URL=db_url, NOTIFYHUB_DISPATCH__BATCH_SIZE="10")
-    env.update(NOTIFYHUB_DISPATCH__LEASE_SECONDS="2", NOTIFYHUB_LOGGING__LEVEL="WARNING")
-    cmd = [sys.executable, "-m", "hub", "worker", "--config", str(ROOT / "config.yaml")]
-    with log.open("ab") as out:
-        return subprocess.Popen(cmd, env=env, stdout=out, stderr=out, cwd=log.parent)
-
-
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-async def test_postgres_restart_mid_batch_loses_nothing(db_url: str, tmp_path: Path) -> None:
+async def test_postgres_restart_mid_batch_loses_nothing(
+    db_url: str, tmp_path: Path, record_fault: RecordFault
+) -> None:
     hub = build_hub(make_config(db_url))
     log = tmp_path / "worker.log"
     worker = None
     try:
-        _, client = await new_client(hub)
-        template = await approved_template(hub, client.id)
-        items = [
-            notify_item(template.id, PHONES[n % 3], route=ROUTE, idempotency_key=f"k{n}")
-            for n in range(TOTAL)
-        ]
-        await hub.acceptor.accept(hub.uow(), client, list(items), hub.clock.now())
-        worker = _worker(db_url, log)
+        ids = await accept_for_sandbox(hub, TOTAL)
+        worker = hub_process(["worker"], db_url, log, dispatch__batch_size="10", dispatch__lease_seconds="2")
         sent = select(func.count()).select_from(SandboxMessage)
         deadline = time.monotonic() + 60
         while await _count(hub, sent) < TOTAL // 4 and time.monotonic() < deadline:
@@ -80,15 +65,15 @@ async def test_postgres_restart_mid_batch_loses_nothing(db_url: str, tmp_path: P
         while await _count(hub, final) < TOTAL and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
         assert await _count(hub, final) == TOTAL, log.read_text()
-        async with hub.uow() as uow:
-            session = uow.notifications._session
-            kinds = NotificationEvent.kind.like("final_%")
-            finals = Counter(
-                (await session.execute(select(NotificationEvent.notification_id).where(kinds))).scalars()
-            )
-            received = Counter((await session.execute(select(SandboxMessage.leg_key))).scalars())
-        assert len(finals) == TOTAL and set(finals.values()) == {1}
-        assert max(received.values()) == 1
+        result = await outbound(hub, ids)
+        assert (result.final_once, result.lost, result.sent_twice) == (TOTAL, 0, 0), log.read_text()
+        record_fault(
+            "PostgreSQL restart mid-batch",
+            f"{in_flight} notifications not final",
+            result.accounted(),
+            result.lost,
+            result.sent_twice,
+        )
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)

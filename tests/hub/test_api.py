@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from hub.api import create_app
 from hub.bootstrap import Hub
@@ -238,3 +239,18 @@ async def test_batch_gives_a_result_per_item(hub: Hub, api: Client, key: str) ->
         await error_of(await api.post("/v1/notify/batch", json=too_many, headers=auth(key)), 422)
         == "invalid_field"
     )
+
+
+async def test_overloaded_database_is_503_with_retry_after(
+    hub: Hub, api: Client, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No pooled connection came free in time: the client is told to retry, not given a 500."""
+    tid = await template_id(hub, api, key)
+
+    async def pool_exhausted(*args: Any, **kwargs: Any) -> None:
+        raise SQLAlchemyTimeout("QueuePool limit of size 10 overflow 10 reached")
+
+    monkeypatch.setattr(hub.acceptor, "accept", pool_exhausted)
+    resp = await api.post("/v1/notify", json=item(tid), headers=auth(key))
+    assert await error_of(resp, 503) == "unavailable" and resp.headers["Retry-After"] == "1"
+    assert await count(hub, Notification) == 0

@@ -14,7 +14,7 @@ from hub.cascade import (
     record_send,
     summarize,
 )
-from hub.errors import ChannelRejected, ChannelUnavailable, RecipientUnreachable
+from hub.errors import ChannelRejected, ChannelUnavailable, OutcomeUnknown, RecipientUnreachable
 
 NOW = 1_800_000_000.0
 POLICY = Policy()
@@ -107,6 +107,19 @@ def test_telegram_stops_at_sent_and_costs_nothing() -> None:
     leg, _ = record_send(step.legs[0], ("m1", "sent", 1), NOW, POLICY)
     final = advance((leg, step.legs[1]), audience(identities={"telegram": ACTIVE}), NOW, POLICY)
     assert final.final and summarize(final.legs) == ("sent", 0)
+
+
+def test_unanswered_send_without_dedupe_is_never_resent_and_expires_into_the_next_leg() -> None:
+    legs = route(("ok", 60), ("sms", None))
+    ok = {"ok": ACTIVE}
+    step = advance(legs, audience(identities=ok), NOW, POLICY)
+    lost = OutcomeUnknown("no answer", channel="ok")
+    leg, event = record_send(step.legs[0], lost, NOW, POLICY)
+    assert leg.status == "sent" and event[0] == "leg_sent" and leg.external_id is None
+    waiting = advance((leg, step.legs[1]), audience(identities=ok), NOW + 30, POLICY)
+    assert not waiting.send and waiting.due_at == NOW + 60
+    later = advance((leg, step.legs[1]), audience(identities=ok), NOW + 60, POLICY)
+    assert later.legs[0].status == "expired" and later.send == (1,)
 
 
 def test_until_read_waits_past_delivery() -> None:

@@ -122,6 +122,22 @@ async def test_unknown_and_deleted_connections_are_404(env: Env) -> None:
     assert env.drops("ok", "unknown_connection") == 2 and env.drops("telegram", "unknown_connection") == 1
 
 
+async def test_connection_removed_after_use_refuses_and_stores_nothing(env: Env) -> None:
+    """The ingress reads a connection once; its removal is seen by the transaction that would commit."""
+    first = {**message_new("e1", from_id=2001, text="привет", message_id=11), "secret": "right"}
+    assert (await env.api.post(env.url("vk"), json=first)).status == 200
+    before = await env.count(InboundMessage)
+    async with env.hub.uow() as uow:  # removed elsewhere (the operator, another process)
+        await uow.connections.remove(env.conns["vk"].id, env.hub.clock.now())
+        await uow.commit()
+    late = {**message_new("e2", from_id=2001, text="ещё вопрос", message_id=12), "secret": "right"}
+    assert await error_code(await env.api.post(env.url("vk"), json=late), 404) == "unknown_connection"
+    assert await env.count(InboundMessage) == before  # nothing of the refused callback was committed
+    assert env.drops("vk", "unknown_connection") == 1
+    again = await env.api.post(env.url("vk"), json=late)  # forgotten, then looked up: still refused
+    assert await error_code(again, 404) == "unknown_connection"
+
+
 async def test_telegram_secret_header(env: Env) -> None:
     update = {"update_id": 10, **text_update(3003, "привет", message_id=3)}
     wrong = await env.api.post(

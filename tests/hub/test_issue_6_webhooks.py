@@ -119,9 +119,13 @@ async def test_bad_endpoints_never_block_other_clients(
     task = asyncio.create_task(hub.webhook_sender.run(stop))
     try:
         await until(lambda: _true(len(receiver.got) == 1), "the good client's webhook arrived")
+
+        async def recorded() -> bool:
+            log = await (await api.get("/v1/webhooks/deliveries", headers=_auth(good.api_key))).json()
+            return [d["status"] for d in log["deliveries"]] == ["delivered"]
+
+        await until(recorded, "the good client's delivery recorded as delivered")
         assert not hang.is_set()  # ... while the hung endpoint is still holding its request
-        log = await (await api.get("/v1/webhooks/deliveries", headers=_auth(good.api_key))).json()
-        assert [d["status"] for d in log["deliveries"]] == ["delivered"]
     finally:
         hang.set()
         stop.set()
@@ -133,6 +137,54 @@ async def test_bad_endpoints_never_block_other_clients(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_running_sender_takes_fresh_events_at_once_and_keeps_thread_order(
+    hub: Hub, clock: FakeClock, aiohttp_client: MakeClient, aiohttp_server: MakeServer
+) -> None:
+    """The sender running in the hub's process gets new events straight from the commit; an event
+    behind a failed one of the same thread waits for it, then all arrive once, in order."""
+    receiver = Receiver(verify=False)
+    server = await aiohttp_server(receiver.app())
+    api = await aiohttp_client(create_app(hub, run_workers=False))
+    created, client = await new_client(hub)
+    await _endpoint(api, created.api_key, str(server.make_url("/hook")))
+    customers = {str(2100 + n): f"+7916111200{n}" for n in range(1, 4)}
+    for vk_id, phone in customers.items():
+        await link_customer(hub, client.id, phone, vk=vk_id)
+    sender = hub.webhook_sender
+    assert sender is not None
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(stop))
+    try:
+        await until(lambda: _true(sender.accepts("any")), "the sender runs")
+        await _say(hub, "2101", "2101 message 0", 0)
+        await until(lambda: _true(len(receiver.got) == 1), "a fresh event delivered without a claim")
+        receiver.up = False
+        for n in range(1, 4):  # the receiver fails: later events of each thread queue behind
+            for vk_id in customers:
+                await _say(hub, vk_id, f"{vk_id} message {n}", n)
+        await until(lambda: _true(receiver.refused >= 3), "the first attempts failed")
+        receiver.up = True
+        for _ in range(60):  # retries come due on the pretend clock; the running loop claims them
+            clock.advance(600)
+            if not await _pending(hub):
+                break
+            await asyncio.sleep(0.25)
+        await until(lambda: _pending_is(hub, 0), "every delivery done")
+    finally:
+        stop.set()
+        await task
+    ids = [r.id for r in receiver.got]
+    assert len(ids) == len(set(ids)) == 10  # every event once
+    for vk_id in customers:
+        texts = [r.data["text"] for r in receiver.got if r.data["text"].startswith(vk_id)]
+        first = 0 if vk_id == "2101" else 1
+        assert texts == [f"{vk_id} message {n}" for n in range(first, 4)]  # in order per thread
+
+
+async def _pending_is(hub: Hub, count: int) -> bool:
+    return await _pending(hub) == count
 
 
 async def test_dead_deliveries_replay_and_rotation(

@@ -26,14 +26,20 @@ def write_jsonl(path: Path, rows: list[object]) -> Path:
 
 
 def test_jsonl_round_trip(runner: CliRunner, tmp_path: Path) -> None:
-    rows = [{"text": "СТОП", "context": "promo"}, {"text": "5", "context": "survey"},
-            {"text": "где мой заказ"}, {"text": "спасибо", "context": None}]
+    rows = [
+        {"text": "СТОП", "context": "promo"},
+        {"text": "5", "context": "survey"},
+        {"text": "где мой заказ"},
+        {"text": "спасибо", "context": None},
+    ]
     path = write_jsonl(tmp_path / "in.jsonl", rows)
     result = runner.invoke(build_app(), ["classify", "--jsonl", str(path)])
     assert result.exit_code == 0, result.output
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
-        {"label": "opt_out", "rating": None}, {"label": "rating", "rating": 5},
-        {"label": "question", "rating": None}, {"label": "other", "rating": None},
+        {"label": "opt_out", "rating": None},
+        {"label": "rating", "rating": 5},
+        {"label": "question", "rating": None},
+        {"label": "other", "rating": None},
     ]
 
 
@@ -49,8 +55,11 @@ def test_bad_line_keeps_earlier_output(runner: CliRunner, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("line", "message"),
-    [('{"text": 5}', '"text" must be a string'), ('[1, 2]', "JSON object"),
-     ('{"text": "a", "context": "newsletter"}', "unknown context")],
+    [
+        ('{"text": 5}', '"text" must be a string'),
+        ("[1, 2]", "JSON object"),
+        ('{"text": "a", "context": "newsletter"}', "unknown context"),
+    ],
 )
 def test_invalid_lines(runner: CliRunner, tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "in.jsonl"
@@ -69,11 +78,17 @@ def test_stdin_through_python_m(tmp_path: Path) -> None:
     lines = '{"text": "Отпишите меня"}\n\n{"text": "★★★☆☆", "context": "survey"}\n'
     proc = subprocess.run(
         [sys.executable, "-m", "nlu.cli", "classify", "--jsonl", "-"],
-        input=lines, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+        input=lines,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
-        '{"label": "opt_out", "rating": null}', '{"label": "rating", "rating": 3}'
+        '{"label": "opt_out", "rating": null}',
+        '{"label": "rating", "rating": 3}',
     ]
 
 

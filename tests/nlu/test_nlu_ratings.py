@@ -13,8 +13,8 @@ def rating(text: str, bare: bool = True) -> int | None:
 
 
 @pytest.mark.parametrize(
-    ("n", "expected"), [(0, 1), (1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (6, 3), (7, 4), (8, 4),
-                        (9, 5), (10, 5)],
+    ("n", "expected"),
+    [(0, 1), (1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (6, 3), (7, 4), (8, 4), (9, 5), (10, 5)],
 )
 def test_ten_point_mapping_is_half_up(n: int, expected: int) -> None:
     assert rating(f"{n}/10") == expected
@@ -49,8 +49,19 @@ def test_bare_numbers_need_a_survey() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["через 10 минут буду", "кв. 12", "заказ 77031", "в 5 вечера", "код 2468", "2 штуки",
-     "+79161234567", "15:30", "12.05", "заберу в пятёрочке", "карта тройка"],
+    [
+        "через 10 минут буду",
+        "кв. 12",
+        "заказ 77031",
+        "в 5 вечера",
+        "код 2468",
+        "2 штуки",
+        "+79161234567",
+        "15:30",
+        "12.05",
+        "заберу в пятёрочке",
+        "карта тройка",
+    ],
 )
 def test_non_rating_numbers(text: str) -> None:
     assert rating(text) is None

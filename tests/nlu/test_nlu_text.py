@@ -34,7 +34,11 @@ def test_clean_strips_control_characters_and_bounds_length() -> None:
 def test_import_does_not_load_the_model() -> None:
     code = "import nlu, sys; assert nlu._default is None; print(nlu.classify('СТОП').label)"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
         check=True,
     )
     assert out.stdout.strip() == "opt_out"
