@@ -21,12 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import yaml
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook
@@ -34,9 +32,15 @@ from standardwebhooks.webhooks import Webhook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.live import cpu_seconds, free_port, new_secret_key, wait_ready  # noqa: E402
+from benchmarks.live import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    new_secret_key,
+    print_table,
+    scratch_database,
+    wait_ready,
+)
 
-PG_ADMIN = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 CUSTOMERS = 1000
 TEXTS = ("5, всё отлично", "а когда привезут?", "спасибо, получил", "thanks, got it")
 SECRET = "vk-bench-secret"
@@ -266,39 +270,14 @@ async def main() -> None:
                 )
             )
         if args.db in ("postgresql", "both"):
-            name = f"notifyhub_bench_{uuid.uuid4().hex[:8]}"
-            admin = await asyncpg.connect(PG_ADMIN)
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            try:
-                url = (
-                    PG_ADMIN.rpartition("/")[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-                )
+            async with scratch_database() as url:
                 rows.append(
                     await measure("postgresql", url, args.count, args.concurrency, tmp, args.processes)
                 )
-            finally:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await admin.close()
-    cols = [
-        "db",
-        "processes",
-        "replies",
-        "replies/s",
-        "p50 ms",
-        "p99 ms",
-        "hub CPU ms/reply",
-        "load CPU ms/reply",
-    ]
-    cols.append("bad signatures")
+    cols = ["db", "processes", "replies", "replies/s", "p50 ms", "p99 ms"]
+    cols += ["hub CPU ms/reply", "load CPU ms/reply", "bad signatures"]
     print(f"concurrency {args.concurrency} callbacks in flight; target 1,000 replies/s, p99 < 100 ms")
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "|".join("---" for _ in cols) + "|")
-    for row in rows:
-        print(
-            "| "
-            + " | ".join(f"{row[c]:,.1f}" if isinstance(row[c], float) else str(row[c]) for c in cols)
-            + " |"
-        )
+    print_table(rows, cols, decimals=1)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,9 +34,14 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.live import free_port, new_secret_key, wait_ready  # noqa: E402
+from benchmarks.live import (  # noqa: E402
+    free_port,
+    new_secret_key,
+    print_table,
+    scratch_database,
+    wait_ready,
+)
 
-PG_ADMIN = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 CUSTOMERS = 1000
 
 
@@ -239,30 +242,14 @@ async def main() -> None:
         for processes in (
             [int(n) for n in args.workers.split(",")] if args.db in ("postgresql", "both") else []
         ):
-            name = f"notifyhub_bench_{uuid.uuid4().hex[:8]}"
-            admin = await asyncpg.connect(PG_ADMIN)
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            try:
-                url = (
-                    PG_ADMIN.rpartition("/")[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-                )
+            async with scratch_database() as url:
                 rows.append(
                     await measure(
                         "postgresql", url, args.count, processes, args.dispatchers, args.concurrency, tmp
                     )
                 )
-            finally:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await admin.close()
     cols = ["db", "processes", "n", "accepted/s", "dispatched/s", "final/s", "bare aiohttp items/s"]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "|".join("---" for _ in cols) + "|")
-    for row in rows:
-        print(
-            "| "
-            + " | ".join(f"{row[c]:,.0f}" if isinstance(row[c], float) else str(row[c]) for c in cols)
-            + " |"
-        )
+    print_table(rows, cols)
 
 
 if __name__ == "__main__":

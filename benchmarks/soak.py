@@ -23,12 +23,10 @@ import asyncio
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import yaml
 from aiohttp import web
 
@@ -36,9 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.inbound import Receiver, fire, prepare  # noqa: E402
-from benchmarks.live import free_port, wait_ready  # noqa: E402
+from benchmarks.live import free_port, scratch_database, wait_ready  # noqa: E402
 from benchmarks.outbound import (  # noqa: E402
-    PG_ADMIN,
     approved_template,
     batch_body,
     count,
@@ -105,24 +102,6 @@ class Load:
             self.overlap = max(self.overlap, len(pending))
             task.add_done_callback(pending.discard)
         await asyncio.gather(*pending)
-
-
-async def _create_pg_database() -> tuple[str, str]:
-    name = f"notifyhub_soak_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return name, PG_ADMIN.rpartition("/")[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-
-
-async def _drop_pg_database(name: str) -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def soak(args: argparse.Namespace, tmp: Path, db_url: str, database: str | None) -> None:
@@ -207,11 +186,8 @@ async def main() -> None:
         if args.db == "sqlite":
             await soak(args, tmp, f"sqlite+aiosqlite:///{tmp / 'soak.db'}", None)
             return
-        name, url = await _create_pg_database()
-        try:
-            await soak(args, tmp, url, name)
-        finally:
-            await _drop_pg_database(name)
+        async with scratch_database("notifyhub_soak") as url:
+            await soak(args, tmp, url, url.rpartition("/")[2])
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from benchmarks.outbound import PG_ADMIN, count
+from benchmarks.live import PG_ADMIN
+from benchmarks.outbound import count
 
 
 def rss_mb(pid: int) -> float:
