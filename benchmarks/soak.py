@@ -148,7 +148,7 @@ async def soak(args: argparse.Namespace, tmp: Path, db_url: str, database: str |
         drained = await _drain(db_url, receiver, expected, load.replies + 50)
         await probe.sample(load, receiver)
         final = await count(db_url, "SELECT count(*) FROM notifications WHERE final")
-        print_verdict(probe, load, receiver, loaded, drained, final, expected)
+        print_verdict(probe, load, receiver, loaded, drained, final, expected, args.warmup)
     finally:
         for proc in procs.values():
             proc.terminate()
@@ -180,6 +180,9 @@ async def main() -> None:
     parser.add_argument("--reply-rate", type=int, default=100, help="inbound replies per second")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL)")
     parser.add_argument("--sample", type=float, default=60, help="seconds between samples")
+    parser.add_argument(
+        "--warmup", type=float, default=5, help="minutes after which RSS should be flat (caches full)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)

@@ -104,17 +104,43 @@ class Probe:
             await self.sample(load, receiver)
 
 
+def rss_at(samples: list[Sample], name: str, minute: float) -> float:
+    """A process's RSS at the first sample taken at or after `minute` (the last one if none is)."""
+    later = [s for s in samples if s.at >= minute * 60]
+    return (later[0] if later else samples[-1]).procs[name][0]
+
+
 def print_verdict(
-    probe: Probe, load: Any, receiver: Any, loaded: float, drained: float, final: int, expected: int
+    probe: Probe,
+    load: Any,
+    receiver: Any,
+    loaded: float,
+    drained: float,
+    final: int,
+    expected: int,
+    warmup: float = 5,
 ) -> None:
-    """First/last/max per process and for the database, throughput, and what was accounted for."""
+    """First/last/max per process and for the database, throughput, and what was accounted for.
+
+    RSS is also given from minute `warmup` on and over the last 5 minutes of load: per-connection
+    prepared statement caches and the allocator's free lists fill during the first minutes, so
+    start->end growth alone does not tell a bounded warm-up from a leak."""
     first, last = probe.samples[0], probe.samples[-1]
-    print("\n| process | RSS MB first | last | max | fds first | last | tasks first | last |")
-    print("|---|---|---|---|---|---|---|---|")
+    end = probe.samples[-2].at / 60 if len(probe.samples) > 1 else last.at / 60  # last sample under load
+    print(
+        f"\n| process | RSS MB first | last | max | at min {warmup:g} | min {warmup:g}->last "
+        "| last 5 min of load | fds first | last | tasks first | last |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in probe.pids:
         top = max(s.procs[name][0] for s in probe.samples)
         (r0, f0, t0), (r1, f1, t1) = first.procs[name], last.procs[name]
-        print(f"| {name} | {r0:.1f} | {r1:.1f} | {top:.1f} | {f0} | {f1} | {t0} | {t1} |")
+        settled = rss_at(probe.samples, name, warmup)
+        recent = rss_at(probe.samples, name, end) - rss_at(probe.samples, name, max(0.0, end - 5))
+        print(
+            f"| {name} | {r0:.1f} | {r1:.1f} | {top:.1f} | {settled:.1f} | {r1 - settled:+.1f} "
+            f"| {recent:+.1f} | {f0} | {f1} | {t0} | {t1} |"
+        )
     if first.pg is not None:
         top_pg = max(s.pg or 0 for s in probe.samples)
         print(f"\nPostgreSQL connections: first {first.pg}, last {last.pg}, max {top_pg}")

@@ -10,6 +10,7 @@ aiogram errors become hub errors here:
 
     TelegramRetryAfter (429)                       -> ChannelUnavailable(retry_after=...)
     TelegramNetworkError, TelegramServerError, 409 -> ChannelUnavailable
+    sendMessage with no answer after it went out   -> OutcomeUnknown (never sent again)
     TelegramForbiddenError (blocked, can't initiate conversation), "chat not found"
                                                    -> RecipientUnreachable
     TelegramUnauthorizedError (token revoked)      -> ConnectionBroken
@@ -40,6 +41,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, Update
+from aiohttp import ClientConnectorError
 from pydantic import ValidationError
 
 from bots.backoff import Backoff, BackoffConfig
@@ -50,6 +52,7 @@ from hub.errors import (
     ChannelRejected,
     ChannelUnavailable,
     ConnectionBroken,
+    OutcomeUnknown,
     RecipientUnreachable,
 )
 
@@ -68,6 +71,8 @@ class TelegramConfig:
     webhook_secret: str | None = field(default=None, repr=False)
     poll_timeout: int = 25
     backoff: BackoffConfig = field(default_factory=BackoffConfig)
+    #: Seconds a call (other than long polling) may take; under the dispatcher's hard send timeout.
+    timeout: float = 15.0
 
 
 def map_error(e: TelegramAPIError) -> ChannelError:
@@ -84,6 +89,14 @@ def map_error(e: TelegramAPIError) -> ChannelError:
     if isinstance(e, TelegramBadRequest) and "chat not found" in text.lower():
         return RecipientUnreachable(text, channel="telegram", code=400)
     return ChannelRejected(text, channel="telegram", code=getattr(e, "error_code", None))
+
+
+def _unanswered(e: TelegramNetworkError) -> ChannelError:
+    """A send with no answer: not sent when the connection never opened; otherwise Telegram may have
+    delivered it, and sendMessage has no dedupe key, so it must not be sent again."""
+    if isinstance(e.__cause__, ClientConnectorError):
+        return ChannelUnavailable(e.message, channel="telegram")
+    return OutcomeUnknown(f"sendMessage: no answer ({e.message})", channel="telegram")
 
 
 def contact_keyboard(label: str = "Share my phone number") -> ReplyKeyboardMarkup:
@@ -104,7 +117,7 @@ class TelegramChannel(BaseChannel):
         self.config = config
         self.connection_id = connection_id
         api = TelegramAPIServer.from_base(config.api_base_url.rstrip("/"))
-        self.bot = Bot(config.token, session=session or AiohttpSession(api=api))
+        self.bot = Bot(config.token, session=session or AiohttpSession(api=api, timeout=config.timeout))
         #: Updates skipped because they did not parse (exported as a metric by the hub).
         self.skipped = 0
 
@@ -115,6 +128,8 @@ class TelegramChannel(BaseChannel):
             sent = await self.bot.send_message(
                 chat_id=_chat_id(message.recipient), text=message.text, reply_markup=markup
             )
+        except TelegramNetworkError as e:
+            raise _unanswered(e) from e
         except TelegramAPIError as e:
             raise map_error(e) from e
         log.info("sent leg=%s id=%s", message.leg_key, sent.message_id)

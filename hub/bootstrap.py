@@ -46,13 +46,15 @@ class Hub:
     webhook_sender: WebhookSender | None = None
     #: Checks webhook URLs at registration (and the sender before each delivery).
     url_guard: UrlGuard | None = None
+    #: Set when this process queued outbox work (see `UnitOfWork`); its dispatchers wake on it.
+    doorbell: asyncio.Event | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def dispatcher(self, name: str = "worker") -> Dispatcher:
         """A new outbox worker over this hub's database and channels."""
-        return Dispatcher(self.config, self.uow, self.channels, self.clock, name)
+        return Dispatcher(self.config, self.uow, self.channels, self.clock, name, self.doorbell)
 
     def start_workers(self, count: int | None = None) -> None:
         """Run `count` dispatchers and the channel event readers in the background."""
@@ -130,7 +132,8 @@ def build_hub(
     sessions.configure(info={SECRETS_INFO_KEY: secrets})  # repositories seal and open secrets with it
     lock = asyncio.Lock() if is_sqlite(engine) else None
     # new webhook deliveries go straight to this process's sender while it runs (`accepts`)
-    uow = uow_factory or (lambda: UnitOfWork(sessions, lock, handoff=sender))
+    doorbell = asyncio.Event()  # rung when a commit queues outbox work: idle dispatchers look at once
+    uow = uow_factory or (lambda: UnitOfWork(sessions, lock, handoff=sender, doorbell=doorbell))
     network = None
     if config.sandbox.enabled:
         network = SandboxNetwork(config.sandbox, SandboxStore(sessions, lock), clock)
@@ -143,7 +146,7 @@ def build_hub(
     replies = ReplyHandler(config, (lambda: classifier) if classifier is not None else _shared_classifier)
     ingest = EventIngest(uow, clock, replies)
     sender = WebhookSender(uow, clock, guard=url_guard)
-    return Hub(config, engine, uow, clock, channels, acceptor, ingest, network, sender, url_guard)
+    return Hub(config, engine, uow, clock, channels, acceptor, ingest, network, sender, url_guard, doorbell)
 
 
 @functools.cache

@@ -107,6 +107,7 @@ def serve(
     from hub.bootstrap import build_hub
     from hub.metrics import METRICS
     from hub.shutdown import drain, wait_for_signal
+    from hub.startup import ready_for_traffic
 
     config = _config(config_path)
     _prepare(config)
@@ -122,6 +123,7 @@ def serve(
             raise
         application = create_app(hub, run_workers=not no_workers)
         runner = web.AppRunner(application, shutdown_timeout=config.server.shutdown_grace)
+        ready_for_traffic(hub.ingest.replies)
         await runner.setup()
         where = (host or config.server.host, port or config.server.port)
         site = web.TCPSite(runner, *where, reuse_port=config.server.reuse_port)
@@ -158,8 +160,10 @@ def worker(
         from hub.metrics import serve_process_metrics
         from hub.secret_box import check_stored
         from hub.shutdown import wait_for_signal
+        from hub.startup import ready_for_traffic
 
         await check_stored(hub.uow)  # a wrong secret_key: one line now, not failures at first use
+        ready_for_traffic(hub.ingest.replies)  # its channel readers file replies
         runner = await serve_process_metrics(metrics_port) if metrics_port is not None else None
         hub.start_workers(concurrency if concurrency is not None else max(1, config.dispatch.workers))
         typer.echo("notifyhub worker running; Ctrl-C to stop", err=True)

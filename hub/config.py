@@ -70,6 +70,8 @@ class DispatchConfig(_Frozen):
     workers: int = Field(2, ge=0, le=64)
     batch_size: int = Field(200, ge=1, le=5000)
     poll_interval: float = Field(0.05, gt=0)
+    #: An idle worker doubles its pause up to this (a quiet hub costs the database a few queries a second).
+    idle_poll_max: float = Field(0.25, gt=0)
     lease_seconds: float = Field(30.0, gt=0)
     #: Channel sends in flight per worker; the rest of a round waits its turn (and is handed back on stop).
     send_concurrency: int = Field(200, ge=1)

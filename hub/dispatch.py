@@ -14,7 +14,6 @@ A worker told to stop (`run`'s event) claims nothing more and starts no further 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -34,13 +33,18 @@ from hub.cascade import (
 )
 from hub.channels import ChannelRouter
 from hub.clock import Clock
-from hub.config import Config
+from hub.config import Config, DispatchConfig
 from hub.linking import ownership_state
 from hub.sending import Outcome, Send, Sender
 from storage.repos.notifications import NotificationHead, leg_row
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.dispatch")
+
+
+def next_idle_pause(pause: float, config: DispatchConfig) -> float:
+    """After an empty round: twice the last pause, up to `idle_poll_max` (a quiet hub stays quiet)."""
+    return min(pause * 2, max(config.idle_poll_max, config.poll_interval))
 
 
 class Dispatcher:
@@ -53,8 +57,10 @@ class Dispatcher:
         channels: ChannelRouter,
         clock: Clock,
         name: str = "worker",
+        doorbell: asyncio.Event | None = None,
     ) -> None:
         self._config = config.dispatch
+        self._doorbell = doorbell
         self._uow = uow
         self._sender = Sender(channels, config.dispatch, name)
         self._clock = clock
@@ -69,6 +75,7 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, idling briefly when nothing is due."""
         log.info("%s started", self._name)
+        pause = self._config.poll_interval
         while not stop.is_set():
             try:
                 busy = await self.run_once(stop)
@@ -76,10 +83,25 @@ class Dispatcher:
                 log.exception("%s round failed; retrying", self._name)
                 busy = 0
                 await self._clock.sleep(1.0)
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._config.poll_interval)
+            if busy:
+                pause = self._config.poll_interval
+            else:  # nothing due: look again soon, then less and less often (at once when rung)
+                await self._idle(stop, pause)
+                pause = next_idle_pause(pause, self._config)
         log.info("%s stopped", self._name)
+
+    async def _idle(self, stop: asyncio.Event, pause: float) -> None:
+        """Wait `pause` seconds, or until stopped or this process queues work."""
+        waits = [asyncio.ensure_future(stop.wait())]
+        if self._doorbell is not None:
+            waits.append(asyncio.ensure_future(self._doorbell.wait()))
+        try:
+            await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+        if self._doorbell is not None:
+            self._doorbell.clear()
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """One round; returns how many notifications it handled. `stop` cuts the send step short."""

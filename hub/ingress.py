@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -29,6 +30,7 @@ from hub.receive import commit_events
 from storage.models import Connection
 
 log = logging.getLogger("notifyhub.ingress")
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,6 +50,8 @@ INGRESS_STATS = web.AppKey("ingress_stats", IngressStats)
 #: Connections seen by id. A connection's channel and settings never change (a new one replaces
 #: it), so the row is read once; whether it is still live is checked in the commit transaction.
 KNOWN = web.AppKey("ingress_connections", dict[int, Connection])
+#: Each known connection's adapter configuration, parsed from its settings once (same reasoning).
+CONFIGS = web.AppKey("ingress_configs", dict[int, Any])
 
 
 def _refuse(stats: IngressStats, channel: str, code: str, message: str, status: int) -> RequestError:
@@ -71,12 +75,22 @@ async def _connection(request: web.Request, channel: str) -> Connection:
     return found
 
 
+def _parsed(request: web.Request, connection: Connection, parse: Callable[[Connection], T]) -> T:
+    """The connection's adapter configuration, parsed on its first request."""
+    configs = request.app[CONFIGS]
+    found = configs.get(connection.id)
+    if found is None:
+        found = configs[connection.id] = parse(connection)
+    return found
+
+
 async def _commit(request: web.Request, connection: Connection, events: Sequence[AnyEvent]) -> None:
     hub = request.app[HUB_KEY]
     try:
         await commit_events(hub.ingest, hub.uow, connection.id, events, hub.clock.now())
     except ConnectionGone as e:
         request.app[KNOWN].pop(connection.id, None)
+        request.app[CONFIGS].pop(connection.id, None)
         channel, stats = connection.channel, request.app[INGRESS_STATS]
         message = f"no {channel} connection {connection.id}"
         raise _refuse(stats, channel, "unknown_connection", message, 404) from e
@@ -88,7 +102,8 @@ async def vk_callback(request: web.Request) -> web.Response:
     connection = await _connection(request, "vk")
     from bots.vk import VkConfirmation, VkRejection, parse_vk_callback  # heavy: import on first use
 
-    result = parse_vk_callback(await request.read(), vk_config(connection), connection_id=connection.id)
+    config = _parsed(request, connection, vk_config)
+    result = parse_vk_callback(await request.read(), config, connection_id=connection.id)
     stats = request.app[INGRESS_STATS]
     if isinstance(result, VkConfirmation):
         return web.Response(text=result.text)
@@ -117,7 +132,7 @@ async def ok_webhook(request: web.Request) -> web.Response:
 async def telegram_webhook(request: web.Request) -> web.Response:
     """Telegram webhook with the secret-token header: 200 after the update is committed."""
     connection = await _connection(request, "telegram")
-    config = telegram_config(connection)
+    config = _parsed(request, connection, telegram_config)
     from bots.telegram import TelegramRejection, parse_telegram_update  # heavy: import on first use
 
     result = parse_telegram_update(await request.read(), request.headers, config, connection_id=connection.id)
@@ -139,7 +154,7 @@ async def sms_callback(request: web.Request) -> web.Response:
     from bots.sms import parse_sms_callback
 
     result = parse_sms_callback(
-        await request.read(), sms_gateway_config(connection), connection_id=connection.id
+        await request.read(), _parsed(request, connection, sms_gateway_config), connection_id=connection.id
     )
     if result.rejected:
         raise _refuse(stats, "sms", "malformed", result.rejected, 400)
@@ -152,6 +167,7 @@ def setup_ingress(app: web.Application) -> None:
     """Register the channel ingress routes on the API application."""
     app[INGRESS_STATS] = IngressStats()
     app[KNOWN] = {}
+    app[CONFIGS] = {}
     app.router.add_post("/channels/vk/{connection}", vk_callback)
     app.router.add_post("/channels/ok/{connection}", ok_webhook)
     app.router.add_post("/channels/telegram/{connection}", telegram_webhook)

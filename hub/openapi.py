@@ -51,13 +51,15 @@ def _answers(ok: int, schema: dict[str, Any] | None = None, *errors: int) -> dic
     out: dict[str, Any] = {
         str(ok): {"description": "success", "content": {"application/json": {"schema": schema or _OBJ}}}
     }
-    for code in (400, 401, *errors):
+    for code in (400, 401, *errors, 503):  # 503 `unavailable`: the database is overloaded or restarting
         out[str(code)] = {
             "description": "error",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
-    if "429" in out:
-        out["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+    retry = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+    for status in ("429", "503"):
+        if status in out:
+            out[status]["headers"] = retry
     return out
 
 

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("notifyhub.secrets")
 
 PREFIX = "enc:v1:"
+#: Opened secrets remembered per box (endpoints and connections of one deployment: a few hundred).
+OPENED_CACHE = 4096
 #: Connection settings holding secrets: sealed in storage, masked when shown.
 SECRET_SETTINGS = frozenset({"token", "secret", "webhook_secret", "password"})
 #: Where `build_hub` puts the box in each session's `info`.
@@ -66,6 +68,9 @@ class SecretBox:
                 f"secret_key: each key must be 32 url-safe base64-encoded bytes; {_HELP}"
             ) from None
         self._all = MultiFernet(self._fernets)
+        #: Opened secrets by stored form: the reply path opens the same webhook secrets for every
+        #: batch, and decrypting costs more than the rest of loading the endpoint. Bounded.
+        self._opened: dict[str, str] = {}
 
     def seal(self, value: str) -> str:
         """The stored form of a secret, sealed with the first key."""
@@ -75,13 +80,20 @@ class SecretBox:
         """The secret from its stored form; legacy plain text passes through unchanged."""
         if not stored.startswith(PREFIX):
             return stored
+        known = self._opened.get(stored)
+        if known is not None:
+            return known
         try:
-            return self._all.decrypt(stored[len(PREFIX) :].encode()).decode()
+            opened = self._all.decrypt(stored[len(PREFIX) :].encode()).decode()
         except InvalidToken:
             raise SecretKeyError(
                 "a stored secret cannot be decrypted with the configured secret_key (wrong "
                 "NOTIFYHUB_SECRET_KEY, or a lost <database>.key file? while rotating list both keys: NEW,OLD)"
             ) from None
+        if len(self._opened) >= OPENED_CACHE:
+            self._opened.clear()
+        self._opened[stored] = opened
+        return opened
 
     def is_current(self, stored: str) -> bool:
         """True when the value is sealed with the first key (nothing for `reseal` to do)."""

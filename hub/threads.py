@@ -74,6 +74,10 @@ class ReplyHandler:
         self._touched: list[tuple[str, str, str, float]] = []
         self._owners_of: dict[int, str] = {}
 
+    def warm(self) -> None:
+        """Load the classifier now: a process about to take traffic should not make a reply wait for it."""
+        self._classifier().classify_many(["ok"])
+
     async def handle(self, uow: UnitOfWork, replies: list[InboundMessage], now: float) -> None:
         """Store and act on a batch of replies inside the caller's transaction (batched look-ups)."""
         known = _Known()
@@ -101,6 +105,7 @@ class ReplyHandler:
         ]
         stored = await uow.threads.add_messages(rows)  # one statement; duplicates are left out
         events: list[Event] = []
+        changed: dict[str, Thread] = {}
         self._touched = []
         for item, label, row in zip(owned, labels, rows, strict=True):
             if row["id"] not in stored:
@@ -109,6 +114,8 @@ class ReplyHandler:
             thread = threads[(item.client_id, item.contact_id)]
             phone = contacts[item.contact_id].phone
             events += await self._act(uow, item, label, row, thread, phone, opted, now)
+            changed[thread.id] = thread
+        await uow.threads.save_reply_state(list(changed.values()))
         await uow.contacts.touch_many(self._touched)
         await webhooks.emit(uow, events, now)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, any_, bindparam, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.dml import Insert
+
+from storage.prebuilt import insert_ignoring
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -23,9 +28,19 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+asyncpg"))
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine.sync_engine, "checkout", _replace_if_closed)
+    return engine
+
+
+def _replace_if_closed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """A connection the server closed (restart, idle timeout) is swapped for a fresh one at checkout.
+
+    asyncpg notices the server's goodbye by itself; asking it costs nothing, while
+    `pool_pre_ping` sends a query on every checkout (about 4% of the hub's CPU under load).
+    """
+    if dbapi_conn._connection.is_closed():
+        raise DisconnectionError("connection closed by the server")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -45,9 +60,17 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def insert_ignore(session: AsyncSession, model: type[Any], *conflict: str) -> Insert:
     """INSERT that skips rows whose unique key already exists, on either dialect."""
+    return insert_ignoring(session.get_bind().dialect.name, model, *conflict)
+
+
+def any_of(
+    session: AsyncSession, column: ColumnElement[Any] | QueryableAttribute[Any], values: Iterable[Any]
+) -> ColumnElement[bool]:
+    """IN as `= ANY($1)` on PostgreSQL: one prepared statement per pooled connection, whatever the length."""
+    wanted = list(values)
     if is_postgres(session):
-        return postgresql.insert(model).on_conflict_do_nothing(index_elements=list(conflict) or None)
-    return sqlite.insert(model).on_conflict_do_nothing(index_elements=list(conflict) or None)
+        return column == any_(bindparam(None, wanted, type_=postgresql.ARRAY(column.type)))
+    return column.in_(wanted)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

@@ -53,6 +53,7 @@ class UnitOfWork:
         sessions: async_sessionmaker[AsyncSession],
         lock: asyncio.Lock | None = None,
         handoff: DeliveryHandoff | None = None,
+        doorbell: asyncio.Event | None = None,
     ) -> None:
         self._sessions = sessions
         self._lock = lock
@@ -61,6 +62,8 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         #: This process's webhook sender, when it runs: new deliveries go to it straight after commit.
         self.handoff = handoff
+        #: Set after a commit that queued outbox work, so this process's idle workers look at once.
+        self._doorbell = doorbell
 
     async def __aenter__(self) -> UnitOfWork:
         if self._lock is not None:
@@ -70,7 +73,7 @@ class UnitOfWork:
         self.templates = TemplateRepo(session)
         self.contacts = ContactRepo(session)
         self.notifications = NotificationRepo(session)
-        self.outbox = OutboxRepo(session)
+        self.outbox = OutboxRepo(session, None if self._doorbell is None else self._ring)
         self.reports = ReportRepo(session)
         self.inbound = InboundRepo(session)
         self.sandbox = SandboxRepo(session)
@@ -107,6 +110,10 @@ class UnitOfWork:
         done, self._after_commit = self._after_commit, []
         for callback in done:
             callback()
+
+    def _ring(self) -> None:
+        if self._doorbell is not None:
+            self.after_commit(self._doorbell.set)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` once this transaction is durable (never when it rolls back)."""

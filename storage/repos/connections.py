@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.secret_box import SecretKeyError, box_of
 from storage.models import Connection
+from storage.prebuilt import Prebuilt
+
+_CONNECTIONS: Any = Connection.__table__
+_TOUCH_LIVE = Prebuilt(
+    lambda _, among: (
+        update(_CONNECTIONS)
+        .where(among(_CONNECTIONS.c.id, "ids"), _CONNECTIONS.c.deleted_at.is_(None))
+        .values(last_event_at=bindparam("now"))
+        .returning(_CONNECTIONS.c.id)
+    )
+)
 
 
 class ConnectionRepo:
@@ -76,13 +87,8 @@ class ConnectionRepo:
         """Note traffic on these connections in one statement; returns those still live (not removed)."""
         if not connection_ids:
             return set()
-        stmt = (
-            update(Connection)
-            .where(Connection.id.in_(connection_ids), Connection.deleted_at.is_(None))
-            .values(last_event_at=now)
-            .returning(Connection.id)
-        )
-        return set((await self._session.execute(stmt)).scalars())
+        params = {"ids": list(connection_ids), "now": now}
+        return set((await self._session.execute(_TOUCH_LIVE.on(self._session), params)).scalars())
 
     async def remove(self, connection_id: int, now: float) -> bool:
         """Soft-delete; False when there is no live connection with this id."""

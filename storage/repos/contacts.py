@@ -9,8 +9,27 @@ from typing import Any
 from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_ignore
+from storage.db import any_of, insert_ignore
 from storage.models import Contact, Identity
+from storage.prebuilt import Prebuilt
+
+_CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+_IDENTITIES: Table = Identity.__table__  # type: ignore[assignment]
+_GET_MANY = Prebuilt(lambda _, among: select(*_CONTACTS.c).where(among(_CONTACTS.c.id, "ids")))
+_OWNERS_OF = Prebuilt(
+    lambda _, among: select(
+        _IDENTITIES.c.external_id, _IDENTITIES.c.client_id, _IDENTITIES.c.contact_id
+    ).where(_IDENTITIES.c.channel == bindparam("channel"), among(_IDENTITIES.c.external_id, "ids"))
+)
+_TOUCH = (
+    update(_IDENTITIES)
+    .where(
+        _IDENTITIES.c.client_id == bindparam("b_client"),
+        _IDENTITIES.c.channel == bindparam("b_channel"),
+        _IDENTITIES.c.external_id == bindparam("b_ext"),
+    )
+    .values(last_active_at=bindparam("b_at"))
+)
 
 
 def contact_row(contact_id: str, client_id: str, phone: str | None, now: float) -> dict[str, Any]:
@@ -37,7 +56,9 @@ class ContactRepo:
         wanted = set(phones)
         if not wanted:
             return {}
-        stmt = select(Contact).where(Contact.client_id == client_id, Contact.phone.in_(wanted))
+        stmt = select(Contact).where(
+            Contact.client_id == client_id, any_of(self._session, Contact.phone, wanted)
+        )
         return {c.phone: c for c in (await self._session.execute(stmt)).scalars() if c.phone}
 
     async def by_identity(self, client_id: str, channel: str, external_ids: Iterable[str]) -> dict[str, str]:
@@ -46,7 +67,9 @@ class ContactRepo:
         if not wanted:
             return {}
         stmt = select(Identity.external_id, Identity.contact_id).where(
-            Identity.client_id == client_id, Identity.channel == channel, Identity.external_id.in_(wanted)
+            Identity.client_id == client_id,
+            Identity.channel == channel,
+            any_of(self._session, Identity.external_id, wanted),
         )
         return {ext: cid for ext, cid in (await self._session.execute(stmt)).all()}
 
@@ -59,15 +82,14 @@ class ContactRepo:
 
     async def get_many(self, contact_ids: Iterable[str]) -> dict[str, Row[Any]]:
         """Contacts by id, as plain rows (this sits on the dispatch hot path)."""
-        table = Contact.__table__
-        stmt = select(*table.c).where(table.c.id.in_(set(contact_ids)))
-        return {c.id: c for c in (await self._session.execute(stmt)).all()}
+        params = {"ids": list(set(contact_ids))}
+        return {c.id: c for c in (await self._session.execute(_GET_MANY.on(self._session), params)).all()}
 
     async def identities(self, contact_ids: Iterable[str]) -> dict[str, list[Row[Any]]]:
         """Every identity of these contacts, as plain rows."""
         found: dict[str, list[Row[Any]]] = defaultdict(list)
         table = Identity.__table__
-        stmt = select(*table.c).where(table.c.contact_id.in_(set(contact_ids)))
+        stmt = select(*table.c).where(any_of(self._session, table.c.contact_id, set(contact_ids)))
         for ident in (await self._session.execute(stmt)).all():
             found[ident.contact_id].append(ident)
         return found
@@ -129,10 +151,8 @@ class ContactRepo:
         found: dict[str, list[tuple[str, str]]] = defaultdict(list)
         wanted = set(external_ids)
         if wanted:
-            stmt = select(Identity.external_id, Identity.client_id, Identity.contact_id).where(
-                Identity.channel == channel, Identity.external_id.in_(wanted)
-            )
-            for ext, client_id, contact_id in (await self._session.execute(stmt)).all():
+            stmt, params = _OWNERS_OF.on(self._session), {"channel": channel, "ids": list(wanted)}
+            for ext, client_id, contact_id in (await self._session.execute(stmt, params)).all():
                 found[ext].append((client_id, contact_id))
         return found
 
@@ -140,15 +160,5 @@ class ContactRepo:
         """`touch` for many (client id, channel, external id, at) at once."""
         if not touches:
             return
-        table: Table = Identity.__table__  # type: ignore[assignment]
-        stmt = (
-            update(table)
-            .where(
-                table.c.client_id == bindparam("b_client"),
-                table.c.channel == bindparam("b_channel"),
-                table.c.external_id == bindparam("b_ext"),
-            )
-            .values(last_active_at=bindparam("b_at"))
-        )
         rows = [{"b_client": c, "b_channel": ch, "b_ext": e, "b_at": at} for c, ch, e, at in touches]
-        await self._session.execute(stmt, rows)
+        await self._session.execute(_TOUCH, rows)

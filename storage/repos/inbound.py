@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_ignore
+from storage.db import any_of, insert_ignore
 from storage.models import InboundMessage, Leg, Notification, Template
+from storage.prebuilt import Prebuilt
+
+_NOTES: Any = Notification.__table__
+_LEGS: Any = Leg.__table__
+_ANSWERED = Prebuilt(
+    lambda _, among: (
+        select(_NOTES.c.client_id, _NOTES.c.contact_id, _LEGS.c.channel, _NOTES.c.id, _LEGS.c.sent_at)
+        .join(_LEGS, _LEGS.c.notification_id == _NOTES.c.id)
+        .where(among(_NOTES.c.contact_id, "contacts"), _LEGS.c.sent_at >= bindparam("since"))
+    )
+)
+_TEMPLATES: Any = Template.__table__
+_CONTEXTS = Prebuilt(
+    lambda _, among: (
+        select(_NOTES.c.id, _TEMPLATES.c.context)
+        .join(_TEMPLATES, _NOTES.c.template_id == _TEMPLATES.c.id)
+        .where(among(_NOTES.c.id, "ids"))
+    )
+)
 
 
 class InboundRepo:
@@ -29,17 +48,10 @@ class InboundRepo:
         """Per (client, contact, channel): the latest notification (id, sent at) sent there since `since`."""
         if not owners:
             return {}
-        stmt = (
-            select(Notification.client_id, Notification.contact_id, Leg.channel, Notification.id, Leg.sent_at)
-            .join(Leg, Leg.notification_id == Notification.id)
-            .where(
-                Notification.contact_id.in_({contact for _, contact in owners}),
-                Leg.sent_at.is_not(None),
-                Leg.sent_at >= since,
-            )
-        )
+        stmt = _ANSWERED.on(self._session)  # sent_at >= since leaves out legs never sent (NULL)
+        params = {"contacts": list({contact for _, contact in owners}), "since": since}
         latest: dict[tuple[str, str, str], tuple[str, float]] = {}
-        for client_id, contact_id, channel, nid, sent_at in (await self._session.execute(stmt)).all():
+        for client_id, contact_id, channel, nid, sent_at in (await self._session.execute(stmt, params)).all():
             key, at = (client_id, contact_id, channel), float(sent_at or 0.0)
             if (client_id, contact_id) in owners and (key not in latest or at > latest[key][1]):
                 latest[key] = (nid, at)
@@ -67,12 +79,8 @@ class InboundRepo:
         """The context tag of the template behind each notification (the classifier's `context`)."""
         if not notification_ids:
             return {}
-        stmt = (
-            select(Notification.id, Template.context)
-            .join(Template, Notification.template_id == Template.id)
-            .where(Notification.id.in_(notification_ids))
-        )
-        return {nid: context for nid, context in (await self._session.execute(stmt)).all()}
+        stmt, params = _CONTEXTS.on(self._session), {"ids": list(notification_ids)}
+        return {nid: context for nid, context in (await self._session.execute(stmt, params)).all()}
 
     async def set_rating(self, notification_id: str, rating: int | None) -> None:
         """Record (or clear) the customer's score on the notification their reply answers."""
@@ -91,7 +99,7 @@ class InboundRepo:
         answered_q = select(InboundMessage.notification_id).where(
             InboundMessage.client_id == client_id,
             InboundMessage.direction == "in",
-            InboundMessage.notification_id.in_([r.id for r in rows] or [""]),
+            any_of(self._session, InboundMessage.notification_id, [r.id for r in rows]),
         )
         answered = set((await self._session.execute(answered_q)).scalars())
         return len(rows), len(answered), [r.rating for r in rows if r.rating is not None]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import any_of
 from storage.models import Contact, Identity, LinkToken
 
 _IDENT: Table = Identity.__table__  # type: ignore[assignment]
@@ -31,7 +32,7 @@ class LinkRepo:
         wanted = set(hashes)
         if not wanted:
             return {}
-        stmt = select(*_TOKEN.c).where(_TOKEN.c.token_hash.in_(wanted))
+        stmt = select(*_TOKEN.c).where(any_of(self._session, _TOKEN.c.token_hash, wanted))
         return {row.token_hash: row for row in (await self._session.execute(stmt)).all()}
 
     async def use(self, token_id: str, used_by: str, now: float) -> bool:
@@ -51,7 +52,9 @@ class LinkRepo:
         if not wanted:
             return {}
         stmt = select(*_IDENT.c).where(
-            _IDENT.c.client_id == client_id, _IDENT.c.channel == channel, _IDENT.c.external_id.in_(wanted)
+            _IDENT.c.client_id == client_id,
+            _IDENT.c.channel == channel,
+            any_of(self._session, _IDENT.c.external_id, wanted),
         )
         return {row.external_id: row for row in (await self._session.execute(stmt)).all()}
 
@@ -81,7 +84,7 @@ class LinkRepo:
         """Remove identities superseded by a newer account on the same channel."""
         wanted = set(identity_ids)
         if wanted:
-            await self._session.execute(delete(Identity).where(Identity.id.in_(wanted)))
+            await self._session.execute(delete(Identity).where(any_of(self._session, Identity.id, wanted)))
 
     async def set_ownership(self, client_id: str, contact_ids: Iterable[str], state: str) -> None:
         """Record the phone-ownership state of some of a client's contacts."""
@@ -89,7 +92,7 @@ class LinkRepo:
         if wanted:
             await self._session.execute(
                 update(Contact)
-                .where(Contact.client_id == client_id, Contact.id.in_(wanted))
+                .where(Contact.client_id == client_id, any_of(self._session, Contact.id, wanted))
                 .values(ownership=state)
             )
 

@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.cascade import LegState
-from storage.db import is_postgres
+from storage.db import any_of, is_postgres
 from storage.models import Leg, Notification, NotificationEvent, PendingReceipt
 
 _LEG_FIELDS = tuple(f for f in LegState.__dataclass_fields__ if f != "idx")
@@ -69,7 +69,7 @@ class NotificationRepo:
         if not wanted:
             return {}
         stmt = select(Notification).where(
-            Notification.client_id == client_id, Notification.idempotency_key.in_(wanted)
+            Notification.client_id == client_id, any_of(self._session, Notification.idempotency_key, wanted)
         )
         return {
             n.idempotency_key: n for n in (await self._session.execute(stmt)).scalars() if n.idempotency_key
@@ -112,7 +112,9 @@ class NotificationRepo:
 
     async def lock(self, ids: Iterable[str]) -> dict[str, NotificationHead]:
         """Load notifications, row-locked on PostgreSQL so receipts and workers take turns."""
-        stmt = select(*_HEAD_COLUMNS).where(_NOTES.c.id.in_(set(ids))).order_by(_NOTES.c.id)
+        stmt = (
+            select(*_HEAD_COLUMNS).where(any_of(self._session, _NOTES.c.id, set(ids))).order_by(_NOTES.c.id)
+        )
         if is_postgres(self._session):
             stmt = stmt.with_for_update()
         return {r[0]: NotificationHead._make(r) for r in (await self._session.execute(stmt)).all()}
@@ -120,7 +122,7 @@ class NotificationRepo:
     async def legs(self, ids: Iterable[str]) -> dict[str, list[LegState]]:
         """The legs of these notifications in route order."""
         found: dict[str, list[LegState]] = defaultdict(list)
-        stmt = select(*_LEG_COLUMNS).where(_LEGS.c.notification_id.in_(set(ids)))
+        stmt = select(*_LEG_COLUMNS).where(any_of(self._session, _LEGS.c.notification_id, set(ids)))
         for row in (await self._session.execute(stmt.order_by(_LEGS.c.notification_id, _LEGS.c.idx))).all():
             found[row[-1]].append(leg_state(row))
         return found
@@ -151,7 +153,9 @@ class NotificationRepo:
         wanted = set(external_ids)
         if not wanted:
             return {}
-        stmt = select(*_LEG_COLUMNS).where(_LEGS.c.channel == channel, _LEGS.c.external_id.in_(wanted))
+        stmt = select(*_LEG_COLUMNS).where(
+            _LEGS.c.channel == channel, any_of(self._session, _LEGS.c.external_id, wanted)
+        )
         return {
             r.external_id: (r.notification_id, leg_state(r))
             for r in (await self._session.execute(stmt)).all()
@@ -178,7 +182,7 @@ class NotificationRepo:
         if older_than is not None:
             stmt = stmt.where(PendingReceipt.at < older_than)
         elif wanted:
-            stmt = stmt.where(PendingReceipt.id.in_(wanted))
+            stmt = stmt.where(any_of(self._session, PendingReceipt.id, wanted))
         else:
             return 0
         result = await self._session.execute(stmt)
@@ -205,7 +209,7 @@ class NotificationRepo:
         )
         if rows:
             await self._session.execute(
-                delete(PendingReceipt).where(PendingReceipt.id.in_([r.id for r in rows]))
+                delete(PendingReceipt).where(any_of(self._session, PendingReceipt.id, [r.id for r in rows]))
             )
         return rows
 

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import is_postgres
+from storage.db import any_of, is_postgres
 from storage.models import OutboxItem
 
 
 class OutboxRepo:
     """Leases due rows to one worker at a time; a crashed worker's lease simply runs out."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, on_add: Callable[[], None] | None = None) -> None:
         self._session = session
+        self._on_add = on_add
 
     async def add_many(self, rows: list[dict[str, object]]) -> None:
         """Schedule notifications: rows of {notification_id, due_at}."""
         if rows:
             await self._session.execute(insert(OutboxItem.__table__), rows)  # type: ignore[arg-type]
+            if self._on_add is not None:
+                self._on_add()
 
     async def claim_due(self, limit: int, now: float, lease_until: float) -> list[str]:
         """Lease up to `limit` due rows; on PostgreSQL concurrent workers skip each other's rows."""
@@ -53,14 +56,20 @@ class OutboxRepo:
         """Make rows due now (a receipt arrived), keeping any current lease."""
         wanted = set(ids)
         if wanted:
-            stmt = update(OutboxItem).where(OutboxItem.notification_id.in_(wanted)).values(due_at=now)
+            stmt = (
+                update(OutboxItem)
+                .where(any_of(self._session, OutboxItem.notification_id, wanted))
+                .values(due_at=now)
+            )
             await self._session.execute(stmt)
 
     async def remove(self, ids: Iterable[str]) -> None:
         """Drop rows of notifications that are final."""
         wanted = set(ids)
         if wanted:
-            await self._session.execute(delete(OutboxItem).where(OutboxItem.notification_id.in_(wanted)))
+            await self._session.execute(
+                delete(OutboxItem).where(any_of(self._session, OutboxItem.notification_id, wanted))
+            )
 
     async def pending_count(self) -> int:
         """How many notifications are not final yet."""

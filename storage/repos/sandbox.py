@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import insert_ignore
+from storage.db import any_of, insert_ignore
 from storage.models import SandboxMessage
 
 
@@ -24,7 +24,9 @@ class SandboxRepo:
         await self._session.execute(insert_ignore(self._session, SandboxMessage, "leg_key"), rows)
         keys = [row["leg_key"] for row in rows]
         found = await self._session.execute(
-            select(SandboxMessage.leg_key, SandboxMessage.id).where(SandboxMessage.leg_key.in_(keys))
+            select(SandboxMessage.leg_key, SandboxMessage.id).where(
+                any_of(self._session, SandboxMessage.leg_key, keys)
+            )
         )
         return {key: int(mid) for key, mid in found.all()}
 

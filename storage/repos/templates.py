@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import any_of
 from storage.models import Template
 
 
@@ -30,7 +31,9 @@ class TemplateRepo:
 
     async def many(self, client_id: str, ids: Iterable[str]) -> dict[str, Template]:
         """Templates of one client by id, for a batch of notifications."""
-        stmt = select(Template).where(Template.client_id == client_id, Template.id.in_(set(ids)))
+        stmt = select(Template).where(
+            Template.client_id == client_id, any_of(self._session, Template.id, set(ids))
+        )
         return {t.id: t for t in (await self._session.execute(stmt)).scalars()}
 
     async def list(self, client_id: str | None = None, status: str | None = None) -> list[Template]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.ids import new_id
-from storage.db import insert_ignore
+from storage.db import any_of, insert_ignore, is_postgres
 from storage.models import Contact, Feedback, InboundMessage, Thread
+from storage.prebuilt import Prebuilt, insert_ignoring
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,50 @@ class ThreadFilter:
     limit: int = 50
 
 
+_THREADS: Table = Thread.__table__  # type: ignore[assignment]
+_MESSAGES: Table = InboundMessage.__table__  # type: ignore[assignment]
+_OF_CONTACTS = Prebuilt(lambda _, among: select(Thread).where(among(Thread.contact_id, "contacts")))
+_OPEN = Prebuilt(lambda dialect, _: insert_ignoring(dialect, _THREADS, "client_id", "contact_id"))
+_MESSAGE_COLUMNS = [c.name for c in _MESSAGES.c]
+
+
+def _add_messages(dialect: str, _: object) -> Any:
+    """INSERT ... RETURNING id, skipping duplicates. On PostgreSQL the rows come as one array per
+    column, unnested: one SQL text (one prepared statement) whatever the batch size, where a
+    multi-row VALUES list is a new text for every size."""
+    insert = insert_ignoring(dialect, _MESSAGES, "client_id", "channel", "external_id")
+    if dialect != "postgresql":
+        return insert.returning(_MESSAGES.c.id)
+    arrays = [bindparam(f"a_{n}", type_=postgresql.ARRAY(_MESSAGES.c[n].type)) for n in _MESSAGE_COLUMNS]
+    rows = func.unnest(*arrays).table_valued(*_MESSAGE_COLUMNS).render_derived()
+    return insert.from_select(_MESSAGE_COLUMNS, select(*rows.c)).returning(_MESSAGES.c.id)
+
+
+_ADD_MESSAGES = Prebuilt(_add_messages)
+#: What a customer's reply changes on a thread (agent actions go through the ORM).
+_REPLY_STATE = ("status", "needs_agent", "labels", "last_channel", "confirm_pending", "updated_at")
+_SAVE_REPLY_STATE = (
+    update(_THREADS)
+    .where(_THREADS.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}", type_=_THREADS.c[name].type) for name in _REPLY_STATE})
+)
+
+
 class ThreadRepo:
     """Opens threads on the first message and appends to them; every read is scoped to a client."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def save_reply_state(self, threads: list[Thread]) -> None:
+        """Write what replies changed on these threads in one statement (the ORM would send one per
+        shape of change), then detach them so the commit does not write them again."""
+        if not threads:
+            return
+        rows = [{"b_id": t.id, **{f"b_{name}": getattr(t, name) for name in _REPLY_STATE}} for t in threads]
+        await self._session.execute(_SAVE_REPLY_STATE, rows)
+        for thread in threads:
+            self._session.expunge(thread)
 
     async def open_for(self, client_id: str, contact_id: str, thread_id: str, now: float) -> Thread:
         """The contact's thread with the client, created when it does not exist yet (row-locked)."""
@@ -56,7 +97,11 @@ class ThreadRepo:
         """Threads for many (client, contact) pairs, created where missing (one statement when none is)."""
         if not pairs:
             return {}
-        rows = [
+        stmt, params = _OF_CONTACTS.on(self._session), {"contacts": list({c for _, c in pairs})}
+        found = {
+            (t.client_id, t.contact_id): t for t in (await self._session.execute(stmt, params)).scalars()
+        }
+        missing = [
             {
                 "id": new_id("thr"),
                 "client_id": client_id,
@@ -68,16 +113,15 @@ class ThreadRepo:
                 "created_at": now,
                 "updated_at": now,
             }
-            for client_id, contact_id in sorted(pairs)
+            for client_id, contact_id in sorted(pairs - found.keys())
         ]
-        stmt = select(Thread).where(Thread.contact_id.in_({c for _, c in pairs}))
-        found = {(t.client_id, t.contact_id): t for t in (await self._session.execute(stmt)).scalars()}
-        missing = [row for row in rows if (row["client_id"], row["contact_id"]) not in found]
         if missing:  # a first message: create the thread (or find the one a concurrent writer made)
-            create = insert_ignore(self._session, Thread, "client_id", "contact_id")
-            await self._session.execute(create, missing)
+            await self._session.execute(_OPEN.on(self._session), missing)
             found.update(
-                {(t.client_id, t.contact_id): t for t in (await self._session.execute(stmt)).scalars()}
+                {
+                    (t.client_id, t.contact_id): t
+                    for t in (await self._session.execute(stmt, params)).scalars()
+                }
             )
         return {pair: thread for pair, thread in found.items() if pair in pairs}
 
@@ -101,9 +145,11 @@ class ThreadRepo:
         """Store many messages in one statement; returns the ids stored (duplicates are left out)."""
         if not rows:
             return set()
-        table: Any = InboundMessage.__table__  # Core executemany: compiled once, sent in batches
-        stmt = insert_ignore(self._session, table, "client_id", "channel", "external_id")
-        return set((await self._session.execute(stmt.returning(table.c.id), rows)).scalars())
+        stmt = _ADD_MESSAGES.on(self._session)
+        if is_postgres(self._session):
+            arrays = {f"a_{n}": [row.get(n) for row in rows] for n in _MESSAGE_COLUMNS}
+            return set(await self._session.scalars(stmt, arrays))
+        return set((await self._session.execute(stmt, rows)).scalars())
 
     async def messages(self, thread_id: str) -> list[InboundMessage]:
         """A thread's messages, oldest first."""
@@ -151,7 +197,7 @@ class ThreadRepo:
         """Mark threads as changed now (list order and `updated_since`)."""
         if thread_ids:
             await self._session.execute(
-                update(Thread).where(Thread.id.in_(thread_ids)).values(updated_at=now)
+                update(Thread).where(any_of(self._session, Thread.id, thread_ids)).values(updated_at=now)
             )
 
     async def add_feedback(self, row: dict[str, Any]) -> None:

@@ -11,11 +11,27 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.secret_box import SecretKeyError, box_of
-from storage.db import is_postgres
+from storage.db import any_of, is_postgres
 from storage.models import WebhookDelivery, WebhookEndpoint
+from storage.prebuilt import Prebuilt
 
 _DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
 _RESULT = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id"))
+_ENQUEUE = insert(_DELIVERIES)
+_LIVE_ENDPOINTS = Prebuilt(
+    lambda _, among: (
+        select(WebhookEndpoint)
+        .where(among(WebhookEndpoint.client_id, "clients"), WebhookEndpoint.deleted_at.is_(None))
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    )
+)
+_PENDING_KEYS = Prebuilt(
+    lambda _, among: select(_DELIVERIES.c.endpoint_id, _DELIVERIES.c.order_key).where(
+        _DELIVERIES.c.status == "pending",
+        among(_DELIVERIES.c.endpoint_id, "endpoints"),
+        among(_DELIVERIES.c.order_key, "keys"),
+    )
+)
 
 
 class DeliveryHandoff(Protocol):
@@ -104,28 +120,21 @@ class WebhookRepo:
         wanted = set(client_ids)
         if not wanted:
             return []
-        stmt = (
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.client_id.in_(wanted), WebhookEndpoint.deleted_at.is_(None))
-            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        )
-        return [self._opened(e) for e in (await self._session.execute(stmt)).scalars()]
+        stmt, params = _LIVE_ENDPOINTS.on(self._session), {"clients": list(wanted)}
+        return [self._opened(e) for e in await self._session.scalars(stmt, params)]
 
     async def enqueue(self, rows: list[dict[str, Any]]) -> None:
         """Add deliveries; their `seq` (insertion order) is the order they go out per thread."""
         if rows:
-            await self._session.execute(insert(_DELIVERIES), rows)
+            await self._session.execute(_ENQUEUE, rows)
 
     async def pending_keys(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (endpoint, order key) pairs already have a pending delivery (the next must wait)."""
         if not keys:
             return set()
-        stmt = select(WebhookDelivery.endpoint_id, WebhookDelivery.order_key).where(
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.endpoint_id.in_({e for e, _ in keys}),
-            WebhookDelivery.order_key.in_({k for _, k in keys}),
-        )
-        return {(e, k) for e, k in (await self._session.execute(stmt)).all()} & keys
+        stmt = _PENDING_KEYS.on(self._session)
+        params = {"endpoints": list({e for e, _ in keys}), "keys": list({k for _, k in keys})}
+        return {(e, k) for e, k in (await self._session.execute(stmt, params)).all()} & keys
 
     async def claim_due(
         self, limit: int, now: float, lease_until: float, skip: set[str] | None = None
@@ -164,14 +173,20 @@ class WebhookRepo:
         if not seqs:
             return []
         await self._session.execute(
-            update(WebhookDelivery).where(WebhookDelivery.seq.in_(seqs)).values(claimed_until=lease_until)
+            update(WebhookDelivery)
+            .where(any_of(self._session, WebhookDelivery.seq, seqs))
+            .values(claimed_until=lease_until)
         )
-        stmt = select(WebhookDelivery).where(WebhookDelivery.seq.in_(seqs)).order_by(WebhookDelivery.seq)
+        stmt = (
+            select(WebhookDelivery)
+            .where(any_of(self._session, WebhookDelivery.seq, seqs))
+            .order_by(WebhookDelivery.seq)
+        )
         return list((await self._session.execute(stmt)).scalars())
 
     async def endpoints_by_id(self, ids: Iterable[str]) -> dict[str, WebhookEndpoint]:
         """Endpoints (deleted ones too) by id."""
-        stmt = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(set(ids)))
+        stmt = select(WebhookEndpoint).where(any_of(self._session, WebhookEndpoint.id, set(ids)))
         return {e.id: self._opened(e) for e in (await self._session.execute(stmt)).scalars()}
 
     async def record(self, results: list[dict[str, Any]]) -> None:
@@ -199,7 +214,7 @@ class WebhookRepo:
         """Make dead (or, by id, any) deliveries pending again; returns how many."""
         cond = [WebhookDelivery.client_id == client_id]
         if ids:
-            cond.append(WebhookDelivery.id.in_(ids))
+            cond.append(any_of(self._session, WebhookDelivery.id, ids))
         else:
             cond.append(WebhookDelivery.status == "dead")
             if since is not None:

@@ -18,7 +18,13 @@ from bots.telegram import (
     TelegramRejection,
     parse_telegram_update,
 )
-from hub.errors import ChannelRejected, ChannelUnavailable, ConnectionBroken, RecipientUnreachable
+from hub.errors import (
+    ChannelRejected,
+    ChannelUnavailable,
+    ConnectionBroken,
+    OutcomeUnknown,
+    RecipientUnreachable,
+)
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
 
 FAST = BackoffConfig(min_delay=0.01, max_delay=0.05, jitter=0)
@@ -191,3 +197,24 @@ def test_block_becomes_permission_event() -> None:
     assert isinstance(result, TelegramEvents)
     (event,) = result.events
     assert isinstance(event, PermissionEvent) and not event.allowed and event.sender == "42"
+
+
+async def test_send_without_answer_is_outcome_unknown(fake: FakeTelegramApi) -> None:
+    """Telegram took the message but the answer never came: the hub must not send it again."""
+    config = TelegramConfig(token=fake.token, api_base_url=fake.url, timeout=0.5)
+    fake.late_answers.append(5.0)
+    async with TelegramChannel(config) as ch:
+        with pytest.raises(OutcomeUnknown):
+            await ch.send(msg())
+    assert [s.text for s in fake.sent] == ["Заказ готов"]  # it did go out
+
+
+async def test_send_that_cannot_connect_is_unavailable() -> None:
+    """Nothing listening: nothing went out, so a retry is safe."""
+    config = TelegramConfig(
+        token="123456:ABCdefGhIJKlmNoPQRstuVWXyz0123456", api_base_url="http://127.0.0.1:9"
+    )
+    async with TelegramChannel(config) as ch:
+        with pytest.raises(ChannelUnavailable) as caught:
+            await ch.send(msg())
+    assert not isinstance(caught.value, OutcomeUnknown)

@@ -50,6 +50,8 @@ class FakeTelegramApi(FakeServer):
         self.updates: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
         self._next_update = 1000
+        #: Seconds to hold the answer of the next sendMessage calls (the message is accepted first).
+        self.late_answers: deque[float] = deque()
         self.app.router.add_post("/bot{token}/{method}", self._handle)
 
     def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
@@ -110,6 +112,8 @@ class FakeTelegramApi(FakeServer):
             "from": BOT_USER,
             "chat": {"id": chat_id, "type": "private", "first_name": "Customer"},
         }
+        if self.late_answers:  # accepted and delivered, but the answer is lost or late
+            await asyncio.sleep(self.late_answers.popleft())
         return _ok(message)
 
     async def _delete(self, params: dict[str, Any]) -> web.Response:

@@ -52,7 +52,9 @@ async def test_postgres_restart_mid_batch_loses_nothing(
     worker = None
     try:
         ids = await accept_for_sandbox(hub, TOTAL)
-        worker = hub_process(["worker"], db_url, log, dispatch__batch_size="10", dispatch__lease_seconds="2")
+        # each send takes 0.1 s: the batch is still under way when the restart comes, however fast the machine
+        slow = {"dispatch__batch_size": "10", "dispatch__lease_seconds": "2", "sandbox__send_latency": "0.1"}
+        worker = hub_process(["worker"], db_url, log, **slow)
         sent = select(func.count()).select_from(SandboxMessage)
         deadline = time.monotonic() + 60
         while await _count(hub, sent) < TOTAL // 4 and time.monotonic() < deadline:

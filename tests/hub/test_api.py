@@ -254,3 +254,5 @@ async def test_overloaded_database_is_503_with_retry_after(
     resp = await api.post("/v1/notify", json=item(tid), headers=auth(key))
     assert await error_of(resp, 503) == "unavailable" and resp.headers["Retry-After"] == "1"
     assert await count(hub, Notification) == 0
+    documented = (await (await api.get("/openapi.json")).json())["paths"]["/v1/notify"]["post"]["responses"]
+    assert "Retry-After" in documented["503"]["headers"]  # clients generated from the spec expect it
