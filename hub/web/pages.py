@@ -75,6 +75,8 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not path.startswith("/inbox") or path.startswith(("/inbox/login", "/inbox/static")):
         return await handler(request)
     session = unseal(request.cookies.get(COOKIE), request.app[SECRET], _now(request))
+    if session is not None and not await _still_allowed(request, session):
+        session = None
     if session is None:
         raise _redirect("/inbox/login?expired=1" if COOKIE in request.cookies else "/inbox/login")
     if request.method == "POST":
@@ -84,6 +86,17 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
             return render(request, "error.html", status=403, message_key="csrf")
     request[SESSION] = session
     return await handler(request)
+
+
+async def _still_allowed(request: web.Request, session: Session) -> bool:
+    """A client or agent session lasts only while its key is live and the caller's address is allowed."""
+    if session.operator:
+        return True
+    if session.key_id is None:  # a cookie from before sessions named their key: sign in again
+        return False
+    async with request.app[HUB].uow() as uow:
+        found = await uow.clients.principal_by_key_id(session.key_id, _now(request))
+    return found is not None and allowed(caller_ip(request), found[0].ip_allowlist)
 
 
 async def login_page(request: web.Request) -> web.Response:
@@ -114,7 +127,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             client, api_key = found
             role: Role = "agent" if api_key.role == "agent" else "client"
             name = api_key.name if role == "agent" and api_key.name else client.name
-            session = new_session(role, client.id, name, _now(request), minutes)
+            session = new_session(role, client.id, name, _now(request), minutes, api_key.id)
     if session is None:
         token = secrets.token_urlsafe(16)
         response = render(request, "login.html", status=401, csrf=token, error=True, expired=False)

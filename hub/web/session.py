@@ -27,6 +27,8 @@ class Session:
     name: str
     csrf: str
     expires: float
+    #: The API key it was opened with (None for the operator): revoking the key ends the session.
+    key_id: str | None = None
 
     @property
     def operator(self) -> bool:
@@ -34,9 +36,11 @@ class Session:
         return self.role == "operator"
 
 
-def new_session(role: Role, client_id: str | None, name: str, now: float, minutes: int) -> Session:
+def new_session(
+    role: Role, client_id: str | None, name: str, now: float, minutes: int, key_id: str | None = None
+) -> Session:
     """A fresh session with its own CSRF token."""
-    return Session(role, client_id, name, secrets.token_urlsafe(24), now + minutes * 60)
+    return Session(role, client_id, name, secrets.token_urlsafe(24), now + minutes * 60, key_id)
 
 
 def _mac(body: bytes, secret: bytes) -> str:

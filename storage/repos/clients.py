@@ -51,11 +51,14 @@ class ClientRepo:
 
         A rotated-away key lives until its `expires_at`; without `now` such keys are refused.
         """
-        stmt = (
-            select(Client, ApiKey)
-            .join(ApiKey, ApiKey.client_id == Client.id)
-            .where(ApiKey.key_hash == key_hash, *_live(now))
-        )
+        return await self._principal(ApiKey.key_hash == key_hash, now)
+
+    async def principal_by_key_id(self, key_id: str, now: float) -> tuple[Client, ApiKey] | None:
+        """Like `principal`, by the key's id (a signed-in inbox session remembers which key it was)."""
+        return await self._principal(ApiKey.id == key_id, now)
+
+    async def _principal(self, which: Any, now: float | None) -> tuple[Client, ApiKey] | None:
+        stmt = select(Client, ApiKey).join(ApiKey, ApiKey.client_id == Client.id).where(which, *_live(now))
         row = (await self._session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from hub.api import create_app
 from hub.bootstrap import Hub, build_hub
 from hub.config import SecurityConfig
+from hub.ids import hash_key
 from storage.models import Template
 from tests.conftest import make_config
 from tests.fakes.clock import FakeClock
@@ -166,6 +167,45 @@ async def test_inbox_sign_in_is_held_to_the_allow_list(
 
     assert await sign_in() == 403
     assert await sign_in(**{"X-Forwarded-For": "203.0.113.9"}) == 303
+
+
+async def test_inbox_session_ends_when_its_key_is_revoked_or_its_address_refused(
+    strict_hub: Hub,
+    api: TestClient,  # type: ignore[type-arg]
+) -> None:
+    _, client = await new_client(strict_hub, "A")
+    made = await api.post("/v1/admin/agents", json={"client_id": client.id, "name": "Marina"}, headers=ADMIN)
+    agent_key = (await made.json())["api_key"]
+
+    async def signed_in() -> str:
+        page = await api.get("/inbox/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+        assert token is not None
+        form = {"key": agent_key, "csrf": token.group(1)}
+        resp = await api.post("/inbox/login", data=form, allow_redirects=False)
+        assert resp.status == 303
+        return resp.cookies["nh_session"].value  # the test client keeps no Secure cookie over http
+
+    cookie = await signed_in()
+
+    async def threads_page() -> int:
+        headers = {"Cookie": f"nh_session={cookie}"}
+        return (await api.get("/inbox/threads", headers=headers, allow_redirects=False)).status
+
+    assert await threads_page() == 200
+    allow = {"ip_allowlist": ["203.0.113.0/24"]}  # the agent's address (loopback) is no longer allowed
+    assert (await api.patch(f"/v1/admin/clients/{client.id}", json=allow, headers=ADMIN)).status == 200
+    assert await threads_page() == 303  # back to sign-in, with the same cookie
+    assert (
+        await api.patch(f"/v1/admin/clients/{client.id}", json={"ip_allowlist": []}, headers=ADMIN)
+    ).status == 200
+    assert await threads_page() == 200
+    async with strict_hub.uow() as uow:
+        found = await uow.clients.principal(hash_key(agent_key), strict_hub.clock.now())
+    assert found is not None
+    key_id = found[1].id
+    assert (await api.delete(f"/v1/admin/keys/{key_id}", headers=ADMIN)).status in (200, 204)
+    assert await threads_page() == 303
 
 
 async def test_rotation_overlap_then_expiry_and_revocation(
