@@ -107,7 +107,7 @@ def serve(
     from hub.bootstrap import build_hub
     from hub.metrics import METRICS
     from hub.shutdown import drain, wait_for_signal
-    from hub.startup import ready_for_traffic
+    from hub.startup import free_heap_returned, ready_for_traffic
 
     config = _config(config_path)
     _prepare(config)
@@ -129,7 +129,8 @@ def serve(
         site = web.TCPSite(runner, *where, reuse_port=config.server.reuse_port)
         await site.start()
         typer.echo(f"notifyhub listening on http://{host or config.server.host}:{port or config.server.port}")
-        await wait_for_signal()
+        async with free_heap_returned():
+            await wait_for_signal()
         await drain(runner, application[METRICS], config.server.shutdown_grace)
         await runner.cleanup()
         await application[HUB].aclose()
@@ -160,14 +161,15 @@ def worker(
         from hub.metrics import serve_process_metrics
         from hub.secret_box import check_stored
         from hub.shutdown import wait_for_signal
-        from hub.startup import ready_for_traffic
+        from hub.startup import free_heap_returned, ready_for_traffic
 
         await check_stored(hub.uow)  # a wrong secret_key: one line now, not failures at first use
         ready_for_traffic(hub.ingest.replies)  # its channel readers file replies
         runner = await serve_process_metrics(metrics_port) if metrics_port is not None else None
         hub.start_workers(concurrency if concurrency is not None else max(1, config.dispatch.workers))
         typer.echo("notifyhub worker running; Ctrl-C to stop", err=True)
-        await wait_for_signal()
+        async with free_heap_returned():
+            await wait_for_signal()
         await hub.stop_workers()
         if runner is not None:
             await runner.cleanup()
