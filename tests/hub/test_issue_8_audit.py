@@ -10,8 +10,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bots.base import InboundMessage
+from hub.accounts import create_agent
 from hub.api import create_app
 from hub.bootstrap import Hub
+from hub.ids import hash_key
 from hub.web.pages import SECRET
 from hub.web.session import COOKIE, new_session, seal
 from tests.hub.real_adapters import link_customer
@@ -167,7 +169,11 @@ async def test_inbox_actions_are_audited_as_the_session(hub: Hub, aiohttp_client
     body = {"name": "t", "text": "#code#", "category": "otp"}
     tpl = await ok(await api.post("/v1/templates", json=body, headers=auth(created.api_key)), 201)
     now = hub.clock.now()
-    agent = new_session("agent", client.id, "Marina", now, 60)
+    made = await create_agent(hub.uow(), client.id, "Marina", now)  # no actor: not audited
+    async with hub.uow() as uow:
+        found = await uow.clients.principal(hash_key(made.api_key), now)
+    assert found is not None
+    agent = new_session("agent", client.id, "Marina", now, 60, key_id=found[1].id)
     assert await audit_of(api, ADMIN) == []  # nothing audited yet
     [thread] = (await ok(await api.get("/v1/threads", headers=auth(created.api_key))))["threads"]
     thread_id = thread["id"]
