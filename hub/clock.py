@@ -31,6 +31,18 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
 
+async def wait_any(timeout: float, *events: asyncio.Event) -> bool:
+    """Wait until one of `events` is set or `timeout` seconds pass; True when an event was set."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waits:
+            waiter.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    return bool(done)
+
+
 def iso(ts: float | None) -> str | None:
     """UNIX seconds as an ISO 8601 UTC string for API answers."""
     if ts is None:

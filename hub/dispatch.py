@@ -32,7 +32,7 @@ from hub.cascade import (
     summarize,
 )
 from hub.channels import ChannelRouter
-from hub.clock import Clock
+from hub.clock import Clock, wait_any
 from hub.config import Config, DispatchConfig
 from hub.linking import ownership_state
 from hub.sending import Outcome, Send, Sender
@@ -92,16 +92,11 @@ class Dispatcher:
 
     async def _idle(self, stop: asyncio.Event, pause: float) -> None:
         """Wait `pause` seconds, or until stopped or this process queues work."""
-        waits = [asyncio.ensure_future(stop.wait())]
-        if self._doorbell is not None:
-            waits.append(asyncio.ensure_future(self._doorbell.wait()))
-        try:
-            await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waits:
-                waiter.cancel()
-        if self._doorbell is not None:
-            self._doorbell.clear()
+        if self._doorbell is None:
+            await wait_any(pause, stop)
+            return
+        await wait_any(pause, stop, self._doorbell)
+        self._doorbell.clear()
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """One round; returns how many notifications it handled. `stop` cuts the send step short."""

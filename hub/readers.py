@@ -19,6 +19,7 @@ from bots.backoff import Backoff
 from bots.base import EventBatch
 from hub.adapters import reads_events
 from hub.channels import Link
+from hub.clock import wait_any
 from hub.errors import ConnectionBroken, ConnectionGone
 from hub.receive import commit_events
 
@@ -41,22 +42,12 @@ async def run_connections(hub: Hub, stop: asyncio.Event, interval: float = RELOA
                 hub.channels.changed.clear()
             except Exception:
                 log.exception("reloading connections failed; keeping the current ones")
-            await _wait_any(stop, hub.channels.changed, interval)
+            await wait_any(interval, stop, hub.channels.changed)
     finally:
         tasks = [task for _, task in readers.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _wait_any(stop: asyncio.Event, changed: asyncio.Event, timeout: float) -> None:
-    waits = [asyncio.create_task(stop.wait()), asyncio.create_task(changed.wait())]
-    try:
-        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in waits:
-            task.cancel()
-        await asyncio.gather(*waits, return_exceptions=True)
 
 
 def _sync(hub: Hub, readers: dict[int, tuple[Link, asyncio.Task[None]]]) -> None:

@@ -20,7 +20,7 @@ import aiohttp
 
 from bots.backoff import BackoffConfig
 from hub import webhooks
-from hub.clock import Clock
+from hub.clock import Clock, wait_any
 from hub.url_policy import UrlGuard, UrlNotAllowed
 from storage.models import WebhookDelivery
 from storage.uow import UnitOfWork
@@ -176,12 +176,8 @@ class WebhookSender:
 
     async def _pause(self, stop: asyncio.Event, idle: float) -> None:
         """Wait `idle` seconds, or less when poked or stopped."""
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._doorbell.wait())]
-        done, _ = await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
-        if not done:  # an idle claim finds whatever is due anyway: forget stale hints
-            self._behind.clear()
+        if not await wait_any(idle, stop, self._doorbell):
+            self._behind.clear()  # an idle claim finds whatever is due anyway: forget stale hints
         self._doorbell.clear()
 
     async def _one(self, delivery: WebhookDelivery, endpoint: Any, busy: Counter[str], wake: bool) -> None:
