@@ -146,6 +146,15 @@ async def test_forwarded_for_believed_only_from_a_trusted_proxy(
         await untrusting.aclose()
 
 
+async def inbox_sign_in(api: Any, key: str, **headers: str) -> Any:
+    """The inbox sign-in form posted with `key` (and its CSRF token); the answer, not followed."""
+    page = await api.get("/inbox/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert token is not None
+    form = {"key": key, "csrf": token.group(1)}
+    return await api.post("/inbox/login", data=form, headers=headers, allow_redirects=False)
+
+
 async def test_inbox_sign_in_is_held_to_the_allow_list(
     strict_hub: Hub,
     api: TestClient,  # type: ignore[type-arg]
@@ -157,16 +166,8 @@ async def test_inbox_sign_in_is_held_to_the_allow_list(
         f"/v1/admin/clients/{client.id}", json={"ip_allowlist": ["203.0.113.0/24"]}, headers=ADMIN
     )
 
-    async def sign_in(**headers: str) -> int:
-        page = await api.get("/inbox/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
-        assert token is not None
-        form = {"key": agent_key, "csrf": token.group(1)}
-        resp = await api.post("/inbox/login", data=form, headers=headers, allow_redirects=False)
-        return resp.status
-
-    assert await sign_in() == 403
-    assert await sign_in(**{"X-Forwarded-For": "203.0.113.9"}) == 303
+    assert (await inbox_sign_in(api, agent_key)).status == 403
+    assert (await inbox_sign_in(api, agent_key, **{"X-Forwarded-For": "203.0.113.9"})).status == 303
 
 
 async def test_inbox_session_ends_when_its_key_is_revoked_or_its_address_refused(
@@ -177,16 +178,9 @@ async def test_inbox_session_ends_when_its_key_is_revoked_or_its_address_refused
     made = await api.post("/v1/admin/agents", json={"client_id": client.id, "name": "Marina"}, headers=ADMIN)
     agent_key = (await made.json())["api_key"]
 
-    async def signed_in() -> str:
-        page = await api.get("/inbox/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
-        assert token is not None
-        form = {"key": agent_key, "csrf": token.group(1)}
-        resp = await api.post("/inbox/login", data=form, allow_redirects=False)
-        assert resp.status == 303
-        return resp.cookies["nh_session"].value  # the test client keeps no Secure cookie over http
-
-    cookie = await signed_in()
+    signed_in = await inbox_sign_in(api, agent_key)
+    assert signed_in.status == 303
+    cookie = signed_in.cookies["nh_session"].value  # the test client keeps no Secure cookie over http
 
     async def threads_page() -> int:
         headers = {"Cookie": f"nh_session={cookie}"}
