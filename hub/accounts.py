@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from hub import audit
 from hub.errors import RequestError
-from hub.ids import hash_key, new_api_key, new_id
-from storage.models import ApiKey, Client
+from hub.ids import hash_key, new_id
+from hub.keys import find_client, new_key
+from storage.models import Client
 from storage.uow import UnitOfWork
 
 
@@ -30,11 +31,8 @@ async def create_client(
     async with uow:
         if await uow.clients.by_name(name) is not None:
             raise RequestError("client_exists", f"a client named {name!r} already exists", status=409)
-        key = new_api_key()
         client = Client(id=new_id("cli"), name=name, created_at=now)
-        row = ApiKey(
-            id=new_id("key"), client_id=client.id, key_hash=hash_key(key), prefix=key[:10], created_at=now
-        )
+        row, key = new_key(client.id, now)
         await uow.clients.add(client, row)
         if actor is not None:
             details = {"name": name, "key_id": row.id}
@@ -68,19 +66,8 @@ async def create_agent(
     if not name or len(name) > 200:
         raise RequestError("invalid_field", "name: give 1 to 200 characters")
     async with uow:
-        found = await uow.clients.get(client) or await uow.clients.by_name(client)
-        if found is None:
-            raise RequestError("client_not_found", f"no client {client!r}", status=404)
-        key = new_api_key()
-        row = ApiKey(
-            id=new_id("key"),
-            client_id=found.id,
-            key_hash=hash_key(key),
-            role="agent",
-            name=name,
-            prefix=key[:10],
-            created_at=now,
-        )
+        found = await find_client(uow, client)
+        row, key = new_key(found.id, now, "agent", name)
         await uow.clients.add_key(row)
         if actor is not None:
             details = {"role": "agent", "name": name}

@@ -29,6 +29,21 @@ def key_prefix(key: str) -> str:
     return key[:PREFIX_CHARS]
 
 
+def new_key(client_id: str, now: float, role: str = "client", name: str | None = None) -> tuple[ApiKey, str]:
+    """A fresh key's row (stored hashed, with its prefix) and its secret, which is shown only once."""
+    secret = new_api_key()
+    row = ApiKey(
+        id=new_id("key"),
+        client_id=client_id,
+        key_hash=hash_key(secret),
+        role=role,
+        name=name,
+        prefix=key_prefix(secret),
+        created_at=now,
+    )
+    return row, secret
+
+
 def key_view(key: ApiKey, now: float) -> dict[str, Any]:
     """A key as listings show it: never the secret or its hash."""
     live = key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
@@ -73,16 +88,7 @@ async def rotate_key(
     """Issue a key like `key_id` (same client, role, name); the old one lives `overlap_seconds` more."""
     async with uow:
         old = await _live_key(uow, key_id, client_id, now)
-        secret = new_api_key()
-        new = ApiKey(
-            id=new_id("key"),
-            client_id=old.client_id,
-            key_hash=hash_key(secret),
-            role=old.role,
-            name=old.name,
-            prefix=key_prefix(secret),
-            created_at=now,
-        )
+        new, secret = new_key(old.client_id, now, old.role, old.name)
         await uow.clients.add_key(new)
         old.expires_at = min(old.expires_at or now + overlap_seconds, now + overlap_seconds)
         details = {"new_key_id": new.id, "role": old.role, "old_expires_at": iso(old.expires_at)}
@@ -98,16 +104,7 @@ async def issue_key(
     """Operator: another client key (e.g. after the last one was revoked); the secret is returned once."""
     async with uow:
         client = await find_client(uow, client_ref)
-        secret = new_api_key()
-        row = ApiKey(
-            id=new_id("key"),
-            client_id=client.id,
-            key_hash=hash_key(secret),
-            role="client",
-            name=name,
-            prefix=key_prefix(secret),
-            created_at=now,
-        )
+        row, secret = new_key(client.id, now, "client", name)
         await uow.clients.add_key(row)
         details = {"role": "client", "name": name}
         audit.record(uow, actor, "key.created", now, client_id=client.id, target=row.id, details=details)
