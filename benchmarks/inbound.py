@@ -64,11 +64,11 @@ def write_config(path: Path, db_url: str, port: int, processes: int = 1) -> None
 
 async def prepare(config_path: Path) -> tuple[str, int]:
     """Client, VK callback connection and linked customers; returns (API key, connection id)."""
-    from hub.accounts import create_client
     from hub.bootstrap import build_hub
+    from hub.channels.connections import add_connection
     from hub.config import load_config
-    from hub.connections import add_connection
     from hub.ids import new_id
+    from hub.security.accounts import create_client
     from storage.migrate import upgrade
 
     config = load_config(config_path, environ={})

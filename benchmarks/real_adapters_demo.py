@@ -26,11 +26,11 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from hub.accounts import create_client
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
+from hub.cli.demo import TEXT, fetch_views, summary
 from hub.config import Config
-from hub.demo import TEXT, fetch_views, summary
+from hub.security.accounts import create_client
 from storage.migrate import upgrade
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.telegram_api import FakeTelegramApi, text_update

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from bots.base import BaseChannel, InboundMessage, OutboundMessage, SendResult
-from hub.errors import (
+from bots.errors import (
     ChannelError,
     ChannelRejected,
     ChannelUnavailable,

@@ -25,10 +25,10 @@ from bots.base import (
     SendResult,
     StatusEvent,
 )
+from bots.errors import RecipientUnreachable
 from bots.segments import count_segments
 from hub.clock import Clock
 from hub.config import SandboxConfig, SandboxCustomer
-from hub.errors import RecipientUnreachable
 
 log = logging.getLogger("notifyhub.sandbox")
 _STAGES = (("deliver_at", "delivered"), ("fail_at", "failed"), ("read_at", "read"), ("reply_at", "reply"))

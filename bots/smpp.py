@@ -51,15 +51,15 @@ from aiosmpplib import (
 
 from bots.backoff import BackoffConfig
 from bots.base import BaseChannel, EventBatch, InboundMessage, OutboundMessage, SendResult, StatusEvent
-from bots.segments import encoding_for, segment_info, validate_sender
-from hub.errors import (
+from bots.errors import (
     ChannelError,
     ChannelRejected,
     ChannelUnavailable,
     ConnectionBroken,
     RecipientUnreachable,
 )
-from hub.phones import mask_phone
+from bots.privacy import mask_phone
+from bots.segments import encoding_for, segment_info, validate_sender
 
 log = logging.getLogger("notifyhub.bots.smpp")
 

@@ -26,15 +26,15 @@ from typing import Any, Literal
 import httpx
 
 from bots.base import BaseChannel, InboundMessage, OutboundMessage, SendResult, StatusEvent
-from bots.segments import count_segments, validate_sender
-from hub.errors import (
+from bots.errors import (
     ChannelError,
     ChannelRejected,
     ChannelUnavailable,
     ConnectionBroken,
     RecipientUnreachable,
 )
-from hub.phones import mask_phone
+from bots.privacy import mask_phone
+from bots.segments import count_segments, validate_sender
 
 log = logging.getLogger("notifyhub.bots.sms")
 

@@ -46,8 +46,7 @@ from pydantic import ValidationError
 
 from bots.backoff import Backoff, BackoffConfig
 from bots.base import BaseChannel, EventBatch, InboundMessage, OutboundMessage, SendResult
-from bots.events import AnyEvent, PermissionEvent, make_batch
-from hub.errors import (
+from bots.errors import (
     ChannelError,
     ChannelRejected,
     ChannelUnavailable,
@@ -55,6 +54,7 @@ from hub.errors import (
     OutcomeUnknown,
     RecipientUnreachable,
 )
+from bots.events import AnyEvent, PermissionEvent, make_batch
 
 log = logging.getLogger("notifyhub.bots.telegram")
 

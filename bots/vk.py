@@ -36,15 +36,15 @@ import aiohttp
 
 from bots.backoff import Backoff, BackoffConfig
 from bots.base import BaseChannel, EventBatch, InboundMessage, OutboundMessage, SendResult, StatusEvent
-from bots.events import AnyEvent, PermissionEvent, make_batch
-from bots.ratelimit import RateLimiter
-from hub.errors import (
+from bots.errors import (
     ChannelError,
     ChannelRejected,
     ChannelUnavailable,
     ConnectionBroken,
     RecipientUnreachable,
 )
+from bots.events import AnyEvent, PermissionEvent, make_batch
+from bots.ratelimit import RateLimiter
 
 logging.getLogger("vkbottle").addHandler(logging.NullHandler())
 _showwarning = warnings.showwarning

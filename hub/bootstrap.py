@@ -12,20 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bots.base import BaseChannel
 from bots.sandbox import SandboxChannel, SandboxNetwork
-from hub.channels import ChannelRouter
+from hub.channels.readers import run_connections
+from hub.channels.router import ChannelRouter
 from hub.clock import Clock, SystemClock
 from hub.config import Config
-from hub.dispatch import Dispatcher
-from hub.ingest import EventIngest
-from hub.notify import Acceptor
-from hub.readers import run_connections
-from hub.secret_box import INFO_KEY as SECRETS_INFO_KEY
-from hub.secret_box import SecretBox, box_for
-from hub.threads import ClassifierLike, ReplyHandler
-from hub.url_policy import UrlGuard, UrlPolicy
-from hub.webhook_sender import WebhookSender
+from hub.conversations.ingest import EventIngest
+from hub.conversations.threads import ClassifierLike, ReplyHandler
+from hub.delivery.dispatch import Dispatcher
+from hub.delivery.notify import Acceptor
+from hub.security.secrets import box_for
+from hub.webhooks.sender import WebhookSender
+from hub.webhooks.url_policy import UrlGuard, UrlPolicy
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.repos.sandbox import SandboxStore
+from storage.secret_box import INFO_KEY as SECRETS_INFO_KEY
+from storage.secret_box import SecretBox
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.hub")
@@ -86,7 +87,7 @@ class Hub:
         """Stop claiming; let started sends and webhook attempts finish, hand back the rest.
 
         Dispatchers give sends under way `dispatch.shutdown_grace` seconds and release the rows
-        of the others at once (see `hub.sending`); a task still running after a margin on top is
+        of the others at once (see `hub.delivery.sending`); a task still running after a margin on top is
         cancelled, and its leases run out. Readers are cancelled outright: a batch not yet
         committed is simply read again later.
         """

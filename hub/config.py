@@ -207,7 +207,7 @@ class Config(_Frozen):
     retention: RetentionConfig = RetentionConfig()
     admin_token: str | None = Field(default=None, repr=False)
     #: Fernet key(s) sealing stored tokens and webhook secrets, comma-separated: the first seals,
-    #: all open (see `hub.secret_box`). Unset on SQLite: a key file beside the database.
+    #: all open (see `hub.security.secrets`). Unset on SQLite: a key file beside the database.
     secret_key: SecretStr | None = None
 
     @field_validator("admin_token")

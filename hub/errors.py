@@ -1,76 +1,43 @@
-"""The hub's own exceptions; adapters translate library errors into these at their edge.
+"""The hub's own exceptions, and the ones it shows a user as one line (HTTP 4xx or a CLI error).
 
     HubError
-     ├── ChannelError            a channel send or receive went wrong
-     │    ├── ChannelUnavailable     transient (network, 5xx, rate limit): retry the same leg later
-     │    ├── OutcomeUnknown         sent, but no answer, on a platform with no dedupe key: never resend
-     │    ├── RecipientUnreachable   this channel cannot reach this person: cascade to the next leg
-     │    └── ChannelRejected        permanent for this message: fail the leg
-     │         └── ConnectionBroken  the account itself is unusable (token revoked): alert the operator
      ├── ConnectionGone          events came in on a connection removed meanwhile: nothing committed
      └── RequestError            bad input from a client: HTTP 4xx / one CLI line
 
-The cascade and dispatcher branch on these types only, never on aiohttp, vkbottle or aiogram types.
+The channel errors (`ChannelError` and its kinds) belong to the channel port, `bots.errors`, and
+are re-exported here; `storage.secret_box.SecretKeyError` is the storage layer's. `USER_ERRORS`
+lists what the CLI prints as one line instead of a traceback.
 """
 
 from __future__ import annotations
 
+from bots.errors import (
+    ChannelError,
+    ChannelRejected,
+    ChannelUnavailable,
+    ConnectionBroken,
+    OutcomeUnknown,
+    RecipientUnreachable,
+)
+from storage.secret_box import SecretKeyError
+
+__all__ = [
+    "USER_ERRORS",
+    "ChannelError",
+    "ChannelRejected",
+    "ChannelUnavailable",
+    "ConnectionBroken",
+    "ConnectionGone",
+    "HubError",
+    "OutcomeUnknown",
+    "RecipientUnreachable",
+    "RequestError",
+    "SecretKeyError",
+]
+
 
 class HubError(Exception):
     """Base of every error the hub raises on purpose."""
-
-
-class ChannelError(HubError):
-    """A channel operation failed; carries the platform's code and text for the leg's `error`."""
-
-    def __init__(self, message: str = "", *, channel: str, code: str | int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.channel = channel
-        self.code = code
-
-    def __str__(self) -> str:
-        code = f" [{self.code}]" if self.code is not None else ""
-        return f"{self.channel}{code}: {self.message}"
-
-    def __repr__(self) -> str:
-        name = type(self).__name__
-        return f"{name}(channel={self.channel!r}, code={self.code!r}, message={self.message!r})"
-
-
-class ChannelUnavailable(ChannelError):
-    """Transient failure: the same leg is retried after `retry_after` seconds (or backoff)."""
-
-    def __init__(
-        self,
-        message: str = "",
-        *,
-        channel: str,
-        code: str | int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, channel=channel, code=code)
-        self.retry_after = retry_after
-
-
-class OutcomeUnknown(ChannelError):
-    """The request went out and no answer came back; the platform cannot dedupe a resend (OK, Telegram).
-
-    The leg counts as sent (unconfirmed): resending could reach the customer twice, so the cascade
-    waits out the leg's TTL instead and moves on.
-    """
-
-
-class RecipientUnreachable(ChannelError):
-    """This channel cannot reach this recipient (privacy, blocked, no dialog): next leg at once."""
-
-
-class ChannelRejected(ChannelError):
-    """The platform refused this message for good: the leg fails with the platform's reason."""
-
-
-class ConnectionBroken(ChannelRejected):
-    """The client's channel account is unusable (e.g. token revoked): the connection is marked broken."""
 
 
 class ConnectionGone(HubError):
@@ -91,3 +58,7 @@ class RequestError(HubError):
 
     def __repr__(self) -> str:
         return f"RequestError(code={self.code!r}, status={self.status}, message={self.message!r})"
+
+
+#: Errors a user can act on: shown as one line, never as a traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (HubError, ChannelError, SecretKeyError)

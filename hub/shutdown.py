@@ -2,7 +2,7 @@
 
 `serve` closes its listeners and waits for the requests being handled (`drain`), then stops its
 workers; `worker` stops claiming and lets its dispatchers hand back what they did not start (see
-`hub.sending`). Both then return normally, so the process exits 0.
+`hub.delivery.sending`). Both then return normally, so the process exits 0.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import signal
 
 from aiohttp import web
 
-from hub.metrics import Metrics
+from hub.api.metrics import Metrics
 
 
 async def wait_for_signal() -> None:

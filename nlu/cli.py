@@ -1,6 +1,6 @@
 """Command line: `notifyhub nlu train|eval` and `notifyhub classify --jsonl FILE`.
 
-`hub/cli.py` mounts `nlu_app` and `classify_command`; `python -m nlu.cli` runs the same
+`hub/cli/main.py` mounts `nlu_app` and `classify_command`; `python -m nlu.cli` runs the same
 commands standalone. Failures print one line to stderr and exit non-zero, never a traceback.
 """
 

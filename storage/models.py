@@ -361,7 +361,7 @@ class AuditEntry(Base):
     client_id: Mapped[str | None] = mapped_column(String(32), default=None)
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200), default=None)
-    #: Never secrets or full phone numbers (see `hub.audit.scrub`).
+    #: Never secrets or full phone numbers (see `hub.security.audit.scrub`).
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64), default=None)
 

@@ -17,15 +17,15 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from hub import audit
-from hub.allowlist import allowed
-from hub.api import HUB
+from hub.api.guard import caller_ip, session_actor
+from hub.api.requests import HUB
+from hub.api.schemas import Decision, parse
 from hub.clock import iso
+from hub.delivery.moderation import decide
 from hub.errors import RequestError
-from hub.guard import caller_ip, session_actor
 from hub.ids import hash_key
-from hub.moderation import decide
-from hub.schemas import Decision, parse
+from hub.security import audit
+from hub.security.allowlist import allowed
 from hub.web.i18n import LANG_COOKIE, TEXTS, pick_lang
 from hub.web.session import COOKIE, Role, Session, csrf_ok, new_session, seal, unseal
 

@@ -1,6 +1,6 @@
 """The agents' inbox pages: the thread list (live over server-sent events) and one conversation.
 
-They call the same functions as the threads API (`hub.inbox`), scoped to the signed-in
+They call the same functions as the threads API (`hub.conversations.inbox`), scoped to the signed-in
 client, so the browser and the API can never disagree about what an agent may see or do.
 """
 
@@ -13,14 +13,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from hub import audit
-from hub.api import HUB
+from hub.api.guard import session_actor
+from hub.api.requests import HUB
 from hub.clock import iso
+from hub.contacts.phones import mask_phone
+from hub.conversations.inbox import answer, get_thread, list_threads, relabel, update_thread
+from hub.delivery.views import leg_view
 from hub.errors import RequestError
-from hub.guard import session_actor
-from hub.inbox import answer, get_thread, list_threads, relabel, update_thread
-from hub.phones import mask_phone
-from hub.views import leg_view
+from hub.security import audit
 from hub.web.pages import SESSION, render
 from hub.web.session import Session
 from storage.repos.threads import ThreadFilter
@@ -34,7 +34,7 @@ POLL_SECONDS = 1.0
 STREAM_SECONDS = 20.0
 
 
-def _client(request: web.Request) -> Session:
+def client_of(request: web.Request) -> Session:
     session: Session = request[SESSION]
     if session.client_id is None:  # the operator works on templates and connections, not threads
         raise web.HTTPSeeOther("/inbox/console")
@@ -84,7 +84,7 @@ def _rating(messages: list[Any]) -> int | None:
 
 async def inbox(request: web.Request) -> web.Response:
     """Threads, newest activity first, with filters; `?partial=1` gives just the list (for live reload)."""
-    session = _client(request)
+    session = client_of(request)
     rows = await _rows(request, session)
     name = "threads_list.html" if request.query.get("partial") else "inbox.html"
     refresh = "/inbox/threads?" + urlencode({**request.query, "partial": "1"})
@@ -93,7 +93,7 @@ async def inbox(request: web.Request) -> web.Response:
 
 async def thread(request: web.Request) -> web.Response:
     """One conversation with delivery timelines, label chips and the answer box."""
-    session = _client(request)
+    session = client_of(request)
     assert session.client_id is not None
     try:
         view = await get_thread(request.app[HUB].uow(), session.client_id, request.match_info["id"])
@@ -123,7 +123,7 @@ async def _timeline(request: web.Request, client_id: str, view: dict[str, Any]) 
 
 async def act(request: web.Request) -> web.StreamResponse:
     """Answer, assign to me, resolve, reopen, or relabel a message; then back to the thread."""
-    session = _client(request)
+    session = client_of(request)
     assert session.client_id is not None
     hub = request.app[HUB]
     form = await request.post()
@@ -166,7 +166,7 @@ async def act(request: web.Request) -> web.StreamResponse:
 
 async def events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: `changed` with a thread id whenever one of the client's threads moves."""
-    session = _client(request)
+    session = client_of(request)
     assert session.client_id is not None
     hub = request.app[HUB]
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})

@@ -8,9 +8,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hub.secret_box import SecretKeyError, box_of
 from storage.models import Connection
 from storage.prebuilt import Prebuilt
+from storage.secret_box import SecretKeyError, box_of
 
 _CONNECTIONS: Any = Connection.__table__
 _TOUCH_LIVE = Prebuilt(

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.cascade import LegState
+from hub.delivery.cascade import LegState
 from storage.db import any_of, is_postgres
 from storage.models import Leg, Notification, NotificationEvent, PendingReceipt
 

@@ -3,7 +3,7 @@
 Each batch is its own transaction over at most `batch_size` rows, walked by primary key, so a
 purge of a big database never holds it for long and can be interrupted and run again. What is
 kept (counts, statuses, costs, labels, ratings, timestamps) is exactly what the reports and
-survey results read; see `hub.purge` for the list of what goes.
+survey results read; see `hub.security.retention` for the list of what goes.
 """
 
 from __future__ import annotations

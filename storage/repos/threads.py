@@ -9,8 +9,8 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.ids import new_id
 from storage.db import any_of, insert_ignore, is_postgres
+from storage.ids import new_id
 from storage.models import Contact, Feedback, InboundMessage, Thread
 from storage.prebuilt import Prebuilt, insert_ignoring
 

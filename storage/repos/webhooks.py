@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hub.secret_box import SecretKeyError, box_of
 from storage.db import any_of, is_postgres
 from storage.models import WebhookDelivery, WebhookEndpoint
 from storage.prebuilt import Prebuilt
+from storage.secret_box import SecretKeyError, box_of
 
 _DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
 _RESULT = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id"))

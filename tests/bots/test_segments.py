@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots.segments import count_segments, segment_info, split_segments, validate_sender
-from hub.phones import mask_phone
+from hub.contacts.phones import mask_phone
 
 
 @pytest.mark.parametrize(

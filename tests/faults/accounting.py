@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.bootstrap import Hub
-from hub.notify import Accepted
+from hub.delivery.notify import Accepted
 from storage.models import InboundMessage, Notification, NotificationEvent, SandboxMessage, WebhookDelivery
 from tests.conftest import ROOT
 from tests.hub.scenario import approved_template, new_client, notify_item

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from benchmarks.inbound import SECRET, update
 from benchmarks.live import free_port, wait_ready
 from hub.bootstrap import build_hub
-from hub.connections import add_connection
+from hub.channels.connections import add_connection
 from tests.conftest import make_config
 from tests.faults.accounting import eventually, hub_process, inbound, reap, twice
 from tests.faults.conftest import RecordFault

@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from benchmarks.inbound import SECRET, update
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.connections import add_connection
+from hub.channels.connections import add_connection
 from storage.models import WebhookDelivery
 from tests.fakes.clock import FakeClock
 from tests.faults.accounting import eventually, inbound, rows, twice

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bots.base import BaseChannel, OutboundMessage, SendResult
 from hub.bootstrap import Hub
-from hub.connections import add_connection
+from hub.channels.connections import add_connection
 from hub.ids import new_id
 from storage.models import Connection, WebhookDelivery, WebhookEndpoint
 from tests.fakes.clock import FakeClock

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hub.bootstrap import Hub
-from hub.connections import add_connection
+from hub.channels.connections import add_connection
 from hub.ids import new_id
 from storage.models import Connection
 from storage.repos.contacts import contact_row

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.accounts import NewClient, create_client
+from hub.api.schemas import Decision, NotifyIn, TemplateIn
 from hub.bootstrap import Hub
-from hub.moderation import decide, submit
-from hub.notify import Accepted
-from hub.schemas import Decision, NotifyIn, TemplateIn
+from hub.delivery.moderation import decide, submit
+from hub.delivery.notify import Accepted
+from hub.security.accounts import NewClient, create_client
 from storage.models import Client, Template
 from tests.fakes.clock import FakeClock
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.allowlist import allowed, client_ip, parse_cidrs
-from hub.audit import REDACTED, scrub, url_origin
 from hub.errors import RequestError
+from hub.security.allowlist import allowed, client_ip, parse_cidrs
+from hub.security.audit import REDACTED, scrub, url_origin
 
 PROXIES = ["10.0.0.0/8", "127.0.0.1/32"]
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
 from storage.models import Contact, Leg, Notification, OutboxItem
 from tests.hub.scenario import approved_template, new_client

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from benchmarks.live import free_port
-from hub.openapi import openapi_document
+from hub.api.openapi import openapi_document
 from tests.conftest import ROOT
 
 schema = schemathesis.openapi.from_dict(openapi_document())

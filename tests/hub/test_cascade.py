@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hub.cascade import (
+from hub.delivery.cascade import (
     Audience,
     IdentityView,
     LegState,

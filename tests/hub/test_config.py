@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from hub.config import load_config
+from hub.contacts.phones import mask_phone, normalize_phone
 from hub.errors import RequestError
-from hub.phones import mask_phone, normalize_phone
 
 ROOT = Path(__file__).resolve().parents[2]
 

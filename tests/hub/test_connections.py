@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from bots.sms import FailoverSms
 from bots.vk import VkChannel
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.channels import GuardedChannel
-from hub.cli import app
-from hub.connections import add_connection
+from hub.channels.connections import add_connection
+from hub.channels.router import GuardedChannel
+from hub.cli.main import app
 from hub.errors import ConnectionBroken, RecipientUnreachable
 from tests.hub.scenario import new_client
 

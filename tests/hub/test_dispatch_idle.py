@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.bootstrap import build_hub
 from hub.config import DispatchConfig
-from hub.dispatch import next_idle_pause
+from hub.delivery.dispatch import next_idle_pause
 from tests.conftest import make_config
 from tests.fakes.clock import FakeClock
 from tests.hub.scenario import accept, approved_template, new_client, notify_item

@@ -9,10 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.connections import add_connection
-from hub.ingress import INGRESS_STATS
+from hub.channels.connections import add_connection
+from hub.conversations.ingress import INGRESS_STATS
 from storage.models import Connection, InboundMessage, PendingReceipt
 from tests.fakes.telegram_api import text_update
 from tests.fakes.vk_api import message_new

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from hub.bootstrap import Hub
-from hub.connections import add_connection
-from hub.readers import run_connections
+from hub.channels.connections import add_connection
+from hub.channels.readers import run_connections
 from tests.fakes.vk_api import FakeVkApi, message_new
 from tests.hub.real_adapters import link_customer, until
 from tests.hub.scenario import new_client

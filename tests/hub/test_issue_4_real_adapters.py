@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.readers import run_connections
-from hub.views import notification_view
+from hub.channels.readers import run_connections
+from hub.delivery.views import notification_view
 from tests.fakes.clock import FakeClock
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.telegram_api import FakeTelegramApi, text_update

@@ -10,9 +10,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bots.base import InboundMessage
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
-from hub.replies import ASK_TEXT
+from hub.conversations.replies import ASK_TEXT
 from nlu.labels import Classification
 from tests.conftest import make_config
 from tests.fakes.clock import FakeClock

@@ -11,9 +11,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from typer.testing import CliRunner
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.cli import app
+from hub.cli.main import app
 from tests.fakes.clock import FakeClock
 from tests.hub.linking_env import Env
 from tests.hub.real_adapters import link_customer

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from aiohttp.test_utils import TestClient
 
 from bots.base import InboundMessage
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
 from tests.hub.real_adapters import link_customer
 from tests.hub.scenario import accept, approved_template, new_client, notify_item

@@ -10,10 +10,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bots.base import InboundMessage
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
 from hub.config import CascadeConfig
-from hub.linking import hash_token
+from hub.contacts.linking import hash_token
 from storage.models import LinkToken
 from tests.conftest import make_config
 from tests.fakes.clock import FakeClock
@@ -166,7 +166,7 @@ async def test_tenant_isolation(env: Env) -> None:
 
 
 async def test_sandbox_links_and_a_sandbox_customer_following_one(hub: Hub, clock: FakeClock) -> None:
-    from hub.directory import issue_links
+    from hub.contacts.directory import issue_links
 
     _, client = await new_client(hub)
     answer = await issue_links(hub.uow(), client.id, "+79990000001", clock.now())

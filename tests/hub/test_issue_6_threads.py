@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
 from tests.fakes.clock import FakeClock
 from tests.hub.scenario import (

@@ -10,9 +10,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bots.base import InboundMessage
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.webhook_sender import RetryPolicy
+from hub.webhooks.sender import RetryPolicy
 from tests.fakes.clock import FakeClock
 from tests.hub.real_adapters import link_customer, until
 from tests.hub.scenario import new_client

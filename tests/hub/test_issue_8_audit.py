@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bots.base import InboundMessage
-from hub.accounts import create_agent
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
 from hub.ids import hash_key
+from hub.security.accounts import create_agent
 from hub.web.pages import SECRET
 from hub.web.session import COOKIE, new_session, seal
 from tests.hub.real_adapters import link_customer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.main import app
 
 
 def test_cli_keys_access_and_audit(tmp_path: Path) -> None:

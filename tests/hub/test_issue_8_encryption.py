@@ -15,12 +15,13 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from bots.base import InboundMessage
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
-from hub.cli import app
+from hub.channels.connections import add_connection
+from hub.cli.main import app
 from hub.config import Config, load_config
-from hub.connections import add_connection
-from hub.secret_box import PREFIX, SecretBox, SecretKeyError, box_for, new_key, reseal_stored
+from hub.security.secrets import box_for, reseal_stored
+from storage.secret_box import PREFIX, SecretBox, SecretKeyError, new_key
 from tests.conftest import TEST_SECRET_KEY, make_config
 from tests.fakes.clock import FakeClock
 from tests.fakes.sms_gateway import FakeSmsGateway

@@ -14,11 +14,11 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from bots.base import StatusEvent
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.cli import app
+from hub.cli.main import app
 from hub.errors import RequestError
-from hub.purge import PurgeReport, parse_duration, purge
+from hub.security.retention import PurgeReport, parse_duration, purge
 from storage.db import session_factory
 from storage.models import Base
 from storage.repos.retention import RetentionStore

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
 from hub.config import SecurityConfig
 from hub.ids import hash_key

@@ -11,10 +11,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestClient
 
 from bots.base import InboundMessage
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
 from hub.config import WebhooksConfig
-from hub.url_policy import GuardedResolver, UrlGuard, UrlNotAllowed, UrlPolicy, check_target, refusal
+from hub.webhooks.url_policy import GuardedResolver, UrlGuard, UrlNotAllowed, UrlPolicy, check_target, refusal
 from tests.conftest import make_config
 from tests.fakes.clock import FakeClock
 from tests.hub.real_adapters import link_customer

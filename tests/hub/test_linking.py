@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from bots.base import InboundMessage
-from hub.contact_import import parse_import
-from hub.directory import link_replies
-from hub.errors import RequestError
-from hub.linking import (
+from hub.contacts.directory import link_replies
+from hub.contacts.import_file import parse_import
+from hub.contacts.linking import (
     LinkPlan,
     hash_token,
     link_targets,
@@ -22,6 +21,7 @@ from hub.linking import (
     token_of,
     token_refusal,
 )
+from hub.errors import RequestError
 
 NOW = 1_800_000_000.0
 DAY = 86400

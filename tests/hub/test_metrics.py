@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
 from tests.hub.scenario import accept, approved_template, new_client, notify_item
 

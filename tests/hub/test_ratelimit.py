@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.ratelimit import ClientLimiter, Limit, TokenBucket, Verdict, client_limit
+from hub.security.ratelimit import ClientLimiter, Limit, TokenBucket, Verdict, client_limit
 from tests.fakes.clock import FakeClock
 
 

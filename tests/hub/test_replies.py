@@ -6,10 +6,10 @@ import json
 
 from standardwebhooks.webhooks import Webhook
 
-from hub import webhooks
-from hub.openapi import openapi_document
-from hub.replies import ASK_TEXT, Facts, Plan, decide, language
-from hub.surveys import summarize
+from hub.api.openapi import openapi_document
+from hub.conversations.replies import ASK_TEXT, Facts, Plan, decide, language
+from hub.surveys.results import summarize
+from hub.webhooks import events as webhooks
 
 
 def facts(label: str, confidence: float = 0.95, **kw: object) -> Facts:

@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from typer.testing import CliRunner
 
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.cli import app
-from hub.report import delivery_report, format_report
+from hub.cli.main import app
+from hub.delivery.report import delivery_report, format_report
 from tests.fakes.clock import FakeClock
 from tests.hub.scenario import (
     ALL_CHANNELS,

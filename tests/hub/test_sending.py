@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from bots.base import BaseChannel, OutboundMessage, SendResult
-from hub.cascade import LegState
-from hub.channels import ChannelRouter
+from hub.channels.router import ChannelRouter
 from hub.config import DispatchConfig
-from hub.sending import Send, Sender
+from hub.delivery.cascade import LegState
+from hub.delivery.sending import Send, Sender
 from storage.repos.notifications import NotificationHead
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.bootstrap import Hub
-from hub.views import notification_view
+from hub.delivery.views import notification_view
 from tests.fakes.clock import FakeClock
 from tests.hub.scenario import (
     ALL_CHANNELS,

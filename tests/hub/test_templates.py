@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hub.delivery.templates import moderate, placeholders, rejection, render
 from hub.errors import RequestError
-from hub.templates import moderate, placeholders, rejection, render
 
 
 def failing(text: str, category: str = "service") -> set[str]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from playwright.async_api import Browser, Page
 
-from hub.api import create_app
+from hub.api.app import create_app
+from hub.api.schemas import TemplateIn
 from hub.bootstrap import Hub
-from hub.moderation import submit
-from hub.schemas import TemplateIn
+from hub.delivery.moderation import submit
 from tests.fakes.clock import FakeClock
 from tests.hub.scenario import accept, approved_template, new_client, notify_item, step
 

@@ -13,9 +13,9 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from bots.base import InboundMessage
-from hub.accounts import create_agent
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.bootstrap import Hub
+from hub.security.accounts import create_agent
 from tests.fakes.clock import FakeClock
 from tests.hub.scenario import accept, approved_template, new_client, notify_item, step
 

@@ -1,0 +1,1 @@
+"""The `notifyhub` command line: one module per command group, wired in `hub.cli.main`."""

@@ -1,0 +1,1 @@
+"""Outbound notifications: accepting them, templates and moderation, the cascade, the dispatcher, sending."""

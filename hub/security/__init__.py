@@ -1,0 +1,1 @@
+"""Who may do what: clients and keys, allow-lists, rate limits, the audit log, secrets at rest, retention."""

@@ -1,0 +1,1 @@
+"""Feedback surveys: definitions, the dialog inside a thread, results."""
