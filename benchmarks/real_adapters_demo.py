@@ -35,7 +35,7 @@ from storage.migrate import upgrade
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
 from tests.fakes.vk_api import FakeVkApi, message_new, send_callback
-from tests.hub.real_adapters import link_customer
+from tests.support.real_adapters import link_customer
 
 DEADLINE = 30.0
 

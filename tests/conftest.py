@@ -22,6 +22,7 @@ from hub.bootstrap import Hub, build_hub
 from hub.config import Config, load_config
 from storage.migrate import upgrade
 from tests.fakes.clock import FakeClock
+from tests.support.logs import logged  # noqa: F401  (a fixture for every test package)
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")

@@ -13,24 +13,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from bots.backoff import Backoff
 from bots.base import EventBatch
 from hub.channels.adapters import reads_events
-from hub.channels.router import Link
-from hub.clock import wait_any
+from hub.channels.router import ChannelRouter, Link
+from hub.clock import Clock, wait_any
+from hub.conversations.ingest import EventIngest
 from hub.conversations.receive import commit_events
 from hub.errors import ConnectionBroken, ConnectionGone
-
-if TYPE_CHECKING:
-    from hub.bootstrap import Hub
+from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.readers")
+
+
+class ReaderHost(Protocol):
+    """What readers need of a hub process (`hub.bootstrap.Hub` is one)."""
+
+    @property
+    def channels(self) -> ChannelRouter: ...
+    @property
+    def uow(self) -> Callable[[], UnitOfWork]: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def ingest(self) -> EventIngest: ...
+
+
 RELOAD_INTERVAL = 5.0
 
 
-async def run_connections(hub: Hub, stop: asyncio.Event, interval: float = RELOAD_INTERVAL) -> None:
+async def run_connections(hub: ReaderHost, stop: asyncio.Event, interval: float = RELOAD_INTERVAL) -> None:
     """Reload connections and supervise their readers until `stop` (or cancellation)."""
     readers: dict[int, tuple[Link, asyncio.Task[None]]] = {}
     try:
@@ -50,7 +65,7 @@ async def run_connections(hub: Hub, stop: asyncio.Event, interval: float = RELOA
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _sync(hub: Hub, readers: dict[int, tuple[Link, asyncio.Task[None]]]) -> None:
+def _sync(hub: ReaderHost, readers: dict[int, tuple[Link, asyncio.Task[None]]]) -> None:
     """Start readers for new pulled connections; stop those removed or rebuilt."""
     links = {cid: link for cid, link in hub.channels.links().items() if reads_events(link.connection)}
     for cid, (link, task) in list(readers.items()):
@@ -64,7 +79,7 @@ def _sync(hub: Hub, readers: dict[int, tuple[Link, asyncio.Task[None]]]) -> None
             log.info("reading connection %s (%s)", cid, link.connection.channel)
 
 
-async def read_connection(hub: Hub, link: Link) -> None:
+async def read_connection(hub: ReaderHost, link: Link) -> None:
     """Feed one connection's event stream into the database, resuming at its stored cursor."""
     cid = link.connection.id
     backoff = Backoff()
@@ -88,7 +103,7 @@ async def read_connection(hub: Hub, link: Link) -> None:
         await backoff.sleep()
 
 
-async def _commit(hub: Hub, cid: int, batch: EventBatch) -> None:
+async def _commit(hub: ReaderHost, cid: int, batch: EventBatch) -> None:
     """Commit one batch (retrying until it is durable) and then its cursor."""
     while True:
         try:

@@ -11,8 +11,6 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -26,38 +24,13 @@ from hub.errors import RequestError
 from hub.ids import hash_key
 from hub.security import audit
 from hub.security.allowlist import allowed
-from hub.web.i18n import LANG_COOKIE, TEXTS, pick_lang
+from hub.web.rendering import HERE, JINJA, SECURITY_HEADERS, SESSION, render
 from hub.web.session import COOKIE, Role, Session, csrf_ok, new_session, seal, unseal
+from hub.web.threads import setup_thread_pages
 
-HERE = Path(__file__).parent
 SECRET = web.AppKey("web_secret", bytes)
-JINJA = web.AppKey("web_jinja", jinja2.Environment)
-SESSION = web.RequestKey("web_session", Session)
 LOGIN_CSRF = "nh_login_csrf"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
-
-
-def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
-    """A page in the visitor's language, with the session (if any) for the header."""
-    lang = pick_lang(request)
-    template = request.app[JINJA].get_template(name)
-    session: Session | None = request.get(SESSION)
-    html = template.render(t=TEXTS[lang], lang=lang, session=session, path=request.path, **context)
-    response = web.Response(text=html, content_type="text/html", status=status)
-    if request.query.get("lang") in TEXTS:
-        response.set_cookie(
-            LANG_COOKIE, request.query["lang"], max_age=365 * 86400, samesite="Strict", path="/inbox"
-        )
-    response.headers.update(SECURITY_HEADERS)
-    return response
 
 
 def _redirect(location: str) -> web.HTTPSeeOther:
@@ -241,6 +214,4 @@ def setup_web(app: web.Application) -> None:
     app.router.add_get("/inbox/connections", connections)
     app.router.add_get("/inbox/dashboard", dashboard)
     app.router.add_static("/inbox/static", HERE / "static")
-    from hub.web.threads import setup_thread_pages  # imports this module: registered late
-
     setup_thread_pages(app)

@@ -21,7 +21,7 @@ from hub.conversations.inbox import answer, get_thread, list_threads, relabel, u
 from hub.delivery.views import leg_view
 from hub.errors import RequestError
 from hub.security import audit
-from hub.web.pages import SESSION, render
+from hub.web.rendering import SESSION, render
 from hub.web.session import Session
 from storage.repos.threads import ThreadFilter
 from storage.uow import UnitOfWork

@@ -25,7 +25,7 @@ from hub.bootstrap import Hub
 from hub.delivery.notify import Accepted
 from storage.models import InboundMessage, Notification, NotificationEvent, SandboxMessage, WebhookDelivery
 from tests.conftest import ROOT
-from tests.hub.scenario import approved_template, new_client, notify_item
+from tests.support.scenario import approved_template, new_client, notify_item
 
 #: Sandbox customers whose paths differ: VK delivers (…001), SMS delivers (…002), SMS fails (…009).
 SANDBOX_PHONES = ("+79990000001", "+79990000002", "+79990000009")

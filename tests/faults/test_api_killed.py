@@ -18,7 +18,7 @@ from storage.models import Notification
 from tests.conftest import make_config
 from tests.faults.accounting import batch_items, hub_process
 from tests.faults.conftest import RecordFault
-from tests.hub.scenario import approved_template, new_client
+from tests.support.scenario import approved_template, new_client
 
 COUNT = 1000
 

@@ -23,9 +23,9 @@ from hub.channels.connections import add_connection
 from tests.conftest import make_config
 from tests.faults.accounting import eventually, hub_process, inbound, reap, twice
 from tests.faults.conftest import RecordFault
-from tests.hub.real_adapters import link_customer
-from tests.hub.scenario import new_client
-from tests.hub.webhook_receiver import Receiver
+from tests.support.real_adapters import link_customer
+from tests.support.scenario import new_client
+from tests.support.webhook_receiver import Receiver
 
 MakeServer = Callable[..., Awaitable[TestServer]]
 REPLIES = 300

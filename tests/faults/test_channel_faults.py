@@ -14,8 +14,8 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.vk_api import FakeVkApi
 from tests.faults.conftest import RecordFault
-from tests.hub.real_adapters import dispatch, link_customer
-from tests.hub.scenario import accept, approved_template, new_client, notify_item
+from tests.support.real_adapters import dispatch, link_customer
+from tests.support.scenario import accept, approved_template, new_client, notify_item
 
 PHONE = "+79161110004"
 

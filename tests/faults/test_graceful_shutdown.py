@@ -28,7 +28,7 @@ from tests.faults.accounting import (
     rows,
 )
 from tests.faults.conftest import RecordFault
-from tests.hub.scenario import approved_template, new_client
+from tests.support.scenario import approved_template, new_client
 
 TOTAL = 300
 #: A lease no test waits out: a row the stopped worker kept would never be taken by the second.

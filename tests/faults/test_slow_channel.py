@@ -18,8 +18,8 @@ from tests.fakes.ok_api import FakeOkApi
 from tests.fakes.vk_api import FakeVkApi
 from tests.faults.accounting import twice
 from tests.faults.conftest import RecordFault
-from tests.hub.real_adapters import dispatch, link_customer
-from tests.hub.scenario import accept, approved_template, new_client, notify_item
+from tests.support.real_adapters import dispatch, link_customer
+from tests.support.scenario import accept, approved_template, new_client, notify_item
 
 CUSTOMERS = 20
 TIMEOUT = 0.3

@@ -22,9 +22,9 @@ from storage.models import WebhookDelivery
 from tests.fakes.clock import FakeClock
 from tests.faults.accounting import eventually, inbound, rows, twice
 from tests.faults.conftest import RecordFault
-from tests.hub.real_adapters import link_customer
-from tests.hub.scenario import new_client
-from tests.hub.webhook_receiver import Receiver
+from tests.support.real_adapters import link_customer
+from tests.support.scenario import new_client
+from tests.support.webhook_receiver import Receiver
 
 MakeClient = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 MakeServer = Callable[..., Awaitable[TestServer]]

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Iterator
-
-import pytest
-
 from hub.bootstrap import Hub
-from hub.log import QUIET, setup_logging
 from tests.fakes.clock import FakeClock
-from tests.hub.scenario import (
+from tests.support.logs import FULL_PHONE, LogRecorder
+from tests.support.scenario import (
     ALL_CHANNELS,
     accept,
     approved_template,
@@ -21,41 +15,9 @@ from tests.hub.scenario import (
 )
 
 PHONES = [f"+7999000000{n}" for n in range(1, 10)]
-FULL_PHONE = re.compile(r"\+?7\d{10}")
 
 
-class _Keep(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def logged() -> Iterator[_Keep]:
-    """Logging as `notifyhub --log-level DEBUG` sets it up, recording every line emitted anywhere."""
-    names = ["", "notifyhub", *QUIET]
-    saved = {
-        n: (logging.getLogger(n).level, logging.getLogger(n).propagate, list(logging.getLogger(n).handlers))
-        for n in names
-    }
-    setup_logging("DEBUG")
-    keep = _Keep()
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG)
-    root.addHandler(keep)
-    logging.getLogger("notifyhub").addHandler(keep)
-    yield keep
-    for name, (level, propagate, handlers) in saved.items():
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.propagate = propagate
-        logger.handlers[:] = handlers
-
-
-async def test_no_full_phone_number_in_any_log_line(hub: Hub, clock: FakeClock, logged: _Keep) -> None:
+async def test_no_full_phone_number_in_any_log_line(hub: Hub, clock: FakeClock, logged: LogRecorder) -> None:
     _, client = await new_client(hub)
     template = await approved_template(hub, client.id, context="survey")
     accepted = await accept(hub, client, [notify_item(template.id, p, route=ALL_CHANNELS) for p in PHONES])

@@ -13,7 +13,7 @@ from hub.api.schemas import TemplateIn
 from hub.bootstrap import Hub
 from hub.delivery.moderation import submit
 from tests.fakes.clock import FakeClock
-from tests.hub.scenario import accept, approved_template, new_client, notify_item, step
+from tests.support.scenario import accept, approved_template, new_client, notify_item, step
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 XSS = "Заказ #order# готов <script>document.title='pwned'</script><img src=x onerror=alert(1)>"

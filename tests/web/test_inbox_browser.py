@@ -17,7 +17,7 @@ from hub.api.app import create_app
 from hub.bootstrap import Hub
 from hub.security.accounts import create_agent
 from tests.fakes.clock import FakeClock
-from tests.hub.scenario import accept, approved_template, new_client, notify_item, step
+from tests.support.scenario import accept, approved_template, new_client, notify_item, step
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ROUTE = [{"channel": "vk", "ttl": 60}, {"channel": "sms"}]
