@@ -113,7 +113,8 @@ def test_the_checks_see_a_back_edge_and_a_cycle(tmp_path: Path) -> None:
         (tmp_path / layer).mkdir()
         (tmp_path / layer / "__init__.py").write_text("")
     (tmp_path / "hub" / "a.py").write_text("from hub import b\n")
-    (tmp_path / "hub" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import hub.a\n")
+    type_only = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import hub.a\n"
+    (tmp_path / "hub" / "b.py").write_text(type_only)
     (tmp_path / "storage" / "repo.py").write_text("def f():\n    from hub.a import x\n")
     graph = import_graph(modules(tmp_path))
     assert layer_violations(graph) == ["storage.repo -> hub.a"]

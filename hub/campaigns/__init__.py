@@ -1,0 +1,1 @@
+"""Campaigns: a template (or A/B variants) to an audience at each customer's local time, throttled."""
