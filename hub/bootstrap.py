@@ -19,6 +19,7 @@ from hub.dispatch import Dispatcher
 from hub.ingest import EventIngest
 from hub.notify import Acceptor
 from hub.readers import run_connections
+from hub.sandbox_customers import SandboxCustomers
 from hub.secret_box import INFO_KEY as SECRETS_INFO_KEY
 from hub.secret_box import SecretBox, box_for
 from hub.threads import ClassifierLike, ReplyHandler
@@ -136,7 +137,8 @@ def build_hub(
     uow = uow_factory or (lambda: UnitOfWork(sessions, lock, handoff=sender, doorbell=doorbell))
     network = None
     if config.sandbox.enabled:
-        network = SandboxNetwork(config.sandbox, SandboxStore(sessions, lock), clock)
+        customers = SandboxCustomers(config.sandbox.customers, generated=config.sandbox.generated)
+        network = SandboxNetwork(config.sandbox, SandboxStore(sessions, lock), clock, customers)
     if channels is None:
         sandbox: dict[str, BaseChannel] = {}
         if network is not None:

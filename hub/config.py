@@ -132,6 +132,8 @@ class SandboxConfig(_Frozen):
     #: Seconds each send takes, as a real platform's round trip would (0: instant).
     send_latency: float = Field(0.0, ge=0)
     customers: tuple[SandboxCustomer, ...] = ()
+    #: Every +7 999 1xx xx xx number is a generated customer (see `hub.sandbox_customers`).
+    generated: bool = True
 
 
 class LoggingConfig(_Frozen):
