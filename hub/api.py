@@ -244,6 +244,9 @@ def setup_routes(app: web.Application) -> None:
     from hub.api_keys import setup_key_routes
 
     setup_key_routes(app)  # /v1/keys, /v1/audit, /v1/admin/clients/{id}, /v1/admin/keys
+    from hub.api_sandbox import setup_sandbox_routes
+
+    setup_sandbox_routes(app)  # /v1/sandbox/inbound, /v1/sandbox/messages, /v1/sandbox/follow
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
