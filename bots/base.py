@@ -78,6 +78,9 @@ class InboundMessage:
     phone: str | None = None
     #: Deep-link payload (VK `ref`, Telegram `/start <token>`) used for identity linking.
     ref: str | None = None
+    #: The client written to, when the platform itself says so without a connection: only the
+    #: sandbox sets it (each client's sandbox is its own); real platforms name a connection instead.
+    client_id: str | None = None
 
 
 ChannelEvent = StatusEvent | InboundMessage

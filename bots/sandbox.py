@@ -5,6 +5,10 @@ Clients without connections of their own send here. Each customer behaves as con
 receipts and replies through `SandboxNetwork.events()` just as a real platform would, late and
 out of band. What it received is stored (by leg key, so a resend is deduplicated like VK's
 `random_id`), which keeps the simulation honest across worker crashes.
+
+Each client's sandbox is its own: the router hands every client a `SandboxChannel` bound to it,
+each stored message remembers the client that sent it, and a customer's reply goes back to that
+client only (`InboundMessage.client_id`), however many clients write to the same customer.
 """
 
 from __future__ import annotations
@@ -26,13 +30,34 @@ from bots.base import (
     StatusEvent,
 )
 from bots.errors import RecipientUnreachable
+from bots.sandbox_customers import SandboxConfig, SandboxCustomer
 from bots.segments import count_segments
-from hub.clock import Clock
-from hub.config import SandboxConfig, SandboxCustomer
 
 log = logging.getLogger("notifyhub.sandbox")
 _STAGES = (("deliver_at", "delivered"), ("fail_at", "failed"), ("read_at", "read"), ("reply_at", "reply"))
 REPLY_DELAY = 1.0
+
+
+class Clock(Protocol):
+    """The time source the network runs on (the hub passes its own, tests a fake)."""
+
+    def now(self) -> float: ...
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class Population(Protocol):
+    """Who the sandbox customers are (see `bots.sandbox_customers.SandboxCustomers`)."""
+
+    def by_phone(self, phone: str) -> SandboxCustomer | None: ...
+    def by_identity(self, channel: str, user_id: str) -> SandboxCustomer | None: ...
+
+
+def address(customer: SandboxCustomer, channel: str) -> str | None:
+    """The customer's id on a channel (the phone for SMS), or None when they are not on it."""
+    if channel == "sms":
+        return customer.phone if customer.sms_delivers_after is not None else None
+    ident = getattr(customer, channel, None)
+    return ident.user_id if ident is not None else None
 
 
 class SandboxStore(Protocol):
@@ -79,23 +104,19 @@ def next_stage(row: dict[str, Any], stage: int) -> tuple[str, float] | None:
 class SandboxNetwork:
     """The simulated platforms: customers, what they received, and the receipts they cause."""
 
-    def __init__(self, config: SandboxConfig, store: SandboxStore, clock: Clock) -> None:
+    def __init__(
+        self, config: SandboxConfig, store: SandboxStore, clock: Clock, customers: Population
+    ) -> None:
         self._config = config
         self._store = store
         self._clock = clock
-        self._by_phone = {c.phone: c for c in config.customers}
+        self.customers = customers
         self._pending: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
         self._flushing: asyncio.Task[None] | None = None
-        self._by_identity: dict[tuple[str, str], SandboxCustomer] = {}
-        for customer in config.customers:
-            for channel in ("vk", "ok", "telegram"):
-                ident = getattr(customer, channel)
-                if ident is not None:
-                    self._by_identity[(channel, ident.user_id)] = customer
 
     def directory(self, phone: str, now: float) -> list[dict[str, Any]]:
         """The sandbox customer's messenger accounts, as a client import would give them."""
-        customer = self._by_phone.get(phone)
+        customer = self.customers.by_phone(phone)
         if customer is None:
             return []
         found: list[dict[str, Any]] = []
@@ -113,14 +134,9 @@ class SandboxNetwork:
                 )
         return found
 
-    def _customer(self, channel: str, recipient: str) -> SandboxCustomer | None:
-        if channel == "sms":
-            return self._by_phone.get(recipient)
-        return self._by_identity.get((channel, recipient))
-
-    async def deliver(self, message: OutboundMessage) -> SendResult:
-        """Accept a message for a simulated customer, scheduling its receipts and reply."""
-        customer = self._customer(message.channel, message.recipient)
+    async def deliver(self, message: OutboundMessage, client_id: str | None = None) -> SendResult:
+        """Accept a message from a client for a simulated customer, scheduling its receipts and reply."""
+        customer = self.customers.by_identity(message.channel, message.recipient)
         if message.channel != "sms" and customer is None:
             raise RecipientUnreachable(
                 "no such user in the sandbox", channel=message.channel, code="unknown_user"
@@ -132,6 +148,7 @@ class SandboxNetwork:
             "leg_key": message.leg_key,
             "channel": message.channel,
             "recipient": message.recipient,
+            "client_id": client_id,
         }
         row.update(
             text=message.text,
@@ -204,31 +221,41 @@ class SandboxNetwork:
 def _event(row: dict[str, Any], kind: str, ts: float) -> ChannelEvent:
     channel: Channel = row["channel"]
     at = datetime.fromtimestamp(ts, UTC)
-    if kind == "reply":
+    if kind == "reply":  # to the client that wrote (None: a message stored before sandboxes were per client)
         return InboundMessage(
             channel=channel,
             sender=row["recipient"],
             text=row["reply_text"],
             external_id=f"sbx-reply-{row['id']}",
             at=at,
+            client_id=row.get("client_id"),
         )
     error = "undeliverable (sandbox)" if kind == "failed" else None
     return StatusEvent(channel=channel, external_id=f"sbx{row['id']}", status=kind, at=at, error=error)  # type: ignore[arg-type]
 
 
 class SandboxChannel(BaseChannel):
-    """One platform of the sandbox network behind the ordinary channel interface."""
+    """One platform of the sandbox network behind the ordinary channel interface, for one client."""
 
     can_withdraw = True
 
-    def __init__(self, name: Channel, network: SandboxNetwork) -> None:
+    def __init__(self, name: Channel, network: SandboxNetwork, client_id: str | None = None) -> None:
         self.name = name
+        self.client_id = client_id
         self._network = network
         self.can_withdraw = name != "sms"
+        self._bound: dict[str, SandboxChannel] = {}
+
+    def for_client(self, client_id: str) -> SandboxChannel:
+        """This platform as `client_id` sends on it: replies to its messages go back to that client only."""
+        found = self._bound.get(client_id)
+        if found is None:
+            found = self._bound[client_id] = SandboxChannel(self.name, self._network, client_id)
+        return found
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Hand the message to the simulated customer."""
-        return await self._network.deliver(message)
+        return await self._network.deliver(message, self.client_id)
 
     async def withdraw(self, message: OutboundMessage, external_id: str) -> bool:
         """Hide an expired messenger message so the customer never sees it and the SMS both."""

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bots.base import BaseChannel
 from bots.sandbox import SandboxChannel, SandboxNetwork
+from bots.sandbox_customers import SandboxCustomers
 from hub.channels.readers import run_connections
 from hub.channels.router import ChannelRouter
 from hub.clock import Clock, SystemClock
@@ -137,7 +138,8 @@ def build_hub(
     uow = uow_factory or (lambda: UnitOfWork(sessions, lock, handoff=sender, doorbell=doorbell))
     network = None
     if config.sandbox.enabled:
-        network = SandboxNetwork(config.sandbox, SandboxStore(sessions, lock), clock)
+        customers = SandboxCustomers(config.sandbox.customers, generated=config.sandbox.generated)
+        network = SandboxNetwork(config.sandbox, SandboxStore(sessions, lock), clock, customers)
     if channels is None:
         sandbox: dict[str, BaseChannel] = {}
         if network is not None:

@@ -18,7 +18,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bots.sandbox_customers import SandboxConfig, SandboxCustomer, SandboxIdentity
 from hub.errors import RequestError
+
+__all__ = ["Config", "SandboxConfig", "SandboxCustomer", "SandboxIdentity", "load_config"]
 
 ENV_PREFIX = "NOTIFYHUB_"
 
@@ -97,41 +100,6 @@ class CascadeConfig(_Frozen):
     action_max_age_days: int = 3
     last_leg_watch_seconds: int = 86400
     prices: dict[Channel, float] = {"vk": 0.9, "ok": 0.9, "telegram": 0.5, "sms": 3.5}
-
-
-class SandboxIdentity(_Frozen):
-    """A sandbox customer's account on one messenger."""
-
-    user_id: str
-    last_active_days: float = 0
-    allowed: bool = True
-    #: Seconds until the platform reports delivery; None: never delivered (app never opened).
-    delivers_after: float | None = 0.5
-    reads_after: float | None = None
-
-
-class SandboxCustomer(_Frozen):
-    """A simulated customer of the sandbox network and how they behave."""
-
-    phone: str
-    name: str = ""
-    vk: SandboxIdentity | None = None
-    ok: SandboxIdentity | None = None
-    telegram: SandboxIdentity | None = None
-    #: SMS: seconds until the delivery receipt; None means the number is unreachable.
-    sms_delivers_after: float | None = 1.0
-    #: What the customer answers after reading (or after the SMS arrives).
-    replies: str | None = None
-
-
-class SandboxConfig(_Frozen):
-    """The simulated VK/OK/Telegram/SMS network used by clients without connections."""
-
-    enabled: bool = True
-    poll_interval: float = 0.2
-    #: Seconds each send takes, as a real platform's round trip would (0: instant).
-    send_latency: float = Field(0.0, ge=0)
-    customers: tuple[SandboxCustomer, ...] = ()
 
 
 class LoggingConfig(_Frozen):

@@ -305,10 +305,14 @@ class SandboxMessage(Base):
     """What the simulated network received, keyed by the leg so a resend is deduplicated."""
 
     __tablename__ = "sandbox_messages"
+    __table_args__ = (Index("ix_sandbox_messages_client", "client_id", "channel", "recipient", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     leg_key: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(64))
+    #: The client that sent it: the customer's reply goes back to this client only.
+    #: (No foreign key, like the rest of this log: it is the simulated platform's, not the hub's.)
+    client_id: Mapped[str | None] = mapped_column(String(32), default=None)
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[float]
     #: Scheduled receipts: the next one due is emitted by the sandbox's event stream.

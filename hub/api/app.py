@@ -9,7 +9,18 @@ from aiohttp import web
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
-from hub.api import clients, connections, contacts, keys, notifications, reports, templates, threads, webhooks
+from hub.api import (
+    clients,
+    connections,
+    contacts,
+    keys,
+    notifications,
+    reports,
+    sandbox,
+    templates,
+    threads,
+    webhooks,
+)
 from hub.api.guard import guard_middleware
 from hub.api.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 from hub.api.openapi import openapi_document
@@ -81,6 +92,7 @@ def setup_routes(app: web.Application) -> None:
     webhooks.setup_webhook_routes(app)  # /v1/webhooks
     contacts.setup_contact_routes(app)  # /v1/contacts/{phone}/links, .../ownership, /v1/contacts/import
     keys.setup_key_routes(app)  # /v1/keys, /v1/audit, /v1/admin/clients/{id}, /v1/admin/keys
+    sandbox.setup_sandbox_routes(app)  # /v1/sandbox/inbound, /v1/sandbox/messages, /v1/sandbox/follow
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:

@@ -22,6 +22,8 @@ from hub.api.schemas import (
     RelabelIn,
     ReplayIn,
     RotateIn,
+    SandboxFollowIn,
+    SandboxInboundIn,
     TemplateIn,
     WebhookIn,
 )
@@ -104,6 +106,8 @@ def openapi_document() -> dict[str, Any]:
         LinksIn,
         OwnershipIn,
         ImportIn,
+        SandboxInboundIn,
+        SandboxFollowIn,
     ):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
@@ -142,6 +146,7 @@ def openapi_document() -> dict[str, Any]:
     paths.update(_two_way_paths())
     paths.update(_security_paths())
     paths.update(_directory_paths())
+    paths.update(_sandbox_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "notifyhub", "version": "1", "description": "Two-way business messaging hub."},
@@ -286,4 +291,40 @@ def _security_paths() -> dict[str, Any]:
         },
         "/v1/admin/keys/{id}/rotate": {"post": _with(admin_rotate, _ID)},
         "/v1/admin/keys/{id}": {"delete": _with(admin_revoke, _ID)},
+    }
+
+
+def _sandbox_paths() -> dict[str, Any]:
+    """The client's own sandbox, driven by hand (404 `sandbox_disabled` when it is off)."""
+    who = _query("phone", "vk_user_id", "ok_user_id", "telegram_chat_id", "after", "limit")
+    return {
+        "/v1/sandbox/inbound": {
+            "post": _op(
+                "A sandbox customer writes to this client (filed like a reply)",
+                202,
+                SandboxInboundIn,
+                403,
+                404,
+                409,
+                413,
+                422,
+            )
+        },
+        "/v1/sandbox/messages": {
+            "get": _with(
+                _op("What a sandbox customer received from this client, in order", 200, None, 404, 422), who
+            )
+        },
+        "/v1/sandbox/follow": {
+            "post": _op(
+                "A customer follows one of this client's sandbox links and writes",
+                202,
+                SandboxFollowIn,
+                403,
+                404,
+                409,
+                413,
+                422,
+            )
+        },
     }

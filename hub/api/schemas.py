@@ -213,3 +213,25 @@ class KeyIn(_Body):
     """Operator: a new client key, optionally named."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class SandboxInboundIn(_Body):
+    """A sandbox customer (one of phone / vk_user_id / ok_user_id / telegram_chat_id) writes to the client."""
+
+    phone: str | None = Field(default=None, max_length=32)
+    vk_user_id: str | None = Field(default=None, max_length=32)
+    ok_user_id: str | None = Field(default=None, max_length=64)
+    telegram_chat_id: str | None = Field(default=None, max_length=32)
+    channel: ChannelName
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class SandboxFollowIn(_Body):
+    """A customer follows a sandbox deep link and writes (by default the link's own phone follows it)."""
+
+    url: str = Field(min_length=1, max_length=2000)
+    text: str | None = Field(default=None, min_length=1, max_length=4096)
+    phone: str | None = Field(default=None, max_length=32)
+    vk_user_id: str | None = Field(default=None, max_length=32)
+    ok_user_id: str | None = Field(default=None, max_length=64)
+    telegram_chat_id: str | None = Field(default=None, max_length=32)

@@ -5,6 +5,8 @@
 several SMS connections of a client become one `FailoverSms`, oldest first). Adapters whose
 connection is unchanged are kept, removed or changed ones are closed. A client with at least
 one connection is live: a channel it has no connection for is unreachable, never the sandbox.
+Each client gets its own view of the sandbox (`SandboxChannel.for_client`), so replies go back
+to the client that wrote.
 A `ConnectionBroken` from any adapter marks its connection broken and logs an alert.
 """
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from bots.base import BaseChannel, EventBatch, OutboundMessage, SendResult
 from bots.ratelimit import RateLimiterRegistry
+from bots.sandbox import SandboxChannel
 from bots.sms import FailoverSms
 from hub.channels.adapters import build_adapter
 from hub.channels.connections import mark_broken
@@ -110,7 +113,7 @@ class ChannelRouter:
         found = self._sandbox.get(channel)
         if found is None:
             raise ChannelRejected("no connection for this channel", channel=channel, code="no_connection")
-        return found
+        return found.for_client(client_id) if isinstance(found, SandboxChannel) else found
 
     def links(self) -> dict[int, Link]:
         """Live connections by id, with their adapters (for readers and ingress)."""

@@ -161,6 +161,8 @@ def token_refusal(
         return "wrong_client"  # a sandbox token on a real connection, or the other way round
     if reply.connection_id is not None and source_client != token.client_id:
         return "wrong_client"
+    if reply.client_id is not None and reply.client_id != token.client_id:
+        return "wrong_client"  # another client's sandbox
     return None
 
 

@@ -120,28 +120,42 @@ class ReplyHandler:
         await webhooks.emit(uow, events, now)
 
     async def _owners(self, uow: UnitOfWork, reply: InboundMessage, known: _Known) -> list[tuple[str, str]]:
-        """(client, contact) pairs the reply may belong to; a first message on a connection makes one."""
+        """(client, contact) pairs the reply may belong to; a first message to a known client makes one."""
         owners = list(known.identities.get((reply.channel, reply.sender), []))
         if reply.channel == "sms":  # an SMS sender is a phone number, not a messenger identity
             owners += await uow.contacts.clients_of_phone(reply.sender)
-        if reply.connection_id is not None:  # a client's own connection: only that client's contacts
-            owner = self._owners_of.get(reply.connection_id)
-            if owner is None:  # a connection never changes hands: ask once
-                owner = await uow.connections.client_of(reply.connection_id)
-                if owner is not None:
-                    self._owners_of[reply.connection_id] = owner
-            if owner is None:
-                self.refused += 1
-                log.warning("reply on unknown connection %s refused", reply.connection_id)
+        if reply.connection_id is None and reply.client_id is None:
+            if not owners:
+                log.info("reply from an unknown %s identity dropped", reply.channel)
+            return owners
+        # a client's own connection, or its sandbox: only that client's contacts
+        owner = await self._addressee(uow, reply)
+        if owner is None:
+            return []
+        mine = [o for o in owners if o[0] == owner]
+        if not mine:
+            if reply.connection_id is None and await uow.clients.get(owner) is None:
+                log.warning("sandbox reply to unknown client %s dropped", owner)
                 return []
-            owners = [o for o in owners if o[0] == owner] or [
-                (owner, await self._new_contact(uow, owner, reply))
-            ]
-            if reply.channel != "sms":
-                known.identities[(reply.channel, reply.sender)] = owners
-        if not owners:
-            log.info("reply from an unknown %s identity dropped", reply.channel)
-        return owners
+            mine = [(owner, await self._new_contact(uow, owner, reply))]
+        if reply.channel != "sms":  # later replies of this batch find the (new) contact; other clients' kept
+            key = (reply.channel, reply.sender)
+            known.identities[key] = list(dict.fromkeys([*known.identities.get(key, []), *mine]))
+        return mine
+
+    async def _addressee(self, uow: UnitOfWork, reply: InboundMessage) -> str | None:
+        """The client the reply was written to: its connection's owner, or the sandbox's client."""
+        if reply.connection_id is None:
+            return reply.client_id
+        owner = self._owners_of.get(reply.connection_id)
+        if owner is None:  # a connection never changes hands: ask once
+            owner = await uow.connections.client_of(reply.connection_id)
+            if owner is not None:
+                self._owners_of[reply.connection_id] = owner
+        if owner is None:
+            self.refused += 1
+            log.warning("reply on unknown connection %s refused", reply.connection_id)
+        return owner
 
     async def _new_contact(self, uow: UnitOfWork, client_id: str, reply: InboundMessage) -> str:
         """A contact for someone who wrote to a client's own connection for the first time."""

@@ -139,10 +139,16 @@ class Acceptor:
         by_phone = {p: c.id for p, c in (await uow.contacts.by_phones(client.id, phones.values())).items()}
         new_contacts: list[dict[str, Any]] = []
         new_idents: list[dict[str, Any]] = []
-        for phone in sorted(set(phones.values()) - by_phone.keys()):
+        fresh_phones = sorted(set(phones.values()) - by_phone.keys())
+        # sandbox identities only for a client on the sandbox: a live client's real customer with a
+        # sandbox-looking number must never get a made-up messenger account
+        directory = self._directory if fresh_phones and self._directory else None
+        if directory is not None and await uow.connections.has_live(client.id):
+            directory = None
+        for phone in fresh_phones:
             contact_id = by_phone[phone] = new_id("con")
             new_contacts.append(contact_row(contact_id, client.id, phone, now))
-            for ident in self._directory(phone, now) if self._directory else []:
+            for ident in directory(phone, now) if directory else []:
                 new_idents.append(
                     {
                         "id": new_id("idn"),

@@ -78,6 +78,11 @@ class ConnectionRepo:
         found = (await self._session.execute(stmt.order_by(Connection.id))).scalars()
         return [self._opened(c) for c in found]
 
+    async def has_live(self, client_id: str) -> bool:
+        """Whether the client has a connection not removed (such a client never uses the sandbox)."""
+        stmt = select(Connection.id).where(Connection.client_id == client_id, Connection.deleted_at.is_(None))
+        return (await self._session.execute(stmt.limit(1))).first() is not None
+
     async def client_of(self, connection_id: int) -> str | None:
         """The client owning a connection (removed or not)."""
         stmt = select(Connection.client_id).where(Connection.id == connection_id)

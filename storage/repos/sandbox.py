@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import any_of, insert_ignore
@@ -59,6 +59,21 @@ class SandboxRepo:
         stmt = select(SandboxMessage).order_by(SandboxMessage.id)
         if recipient is not None:
             stmt = stmt.where(SandboxMessage.recipient == recipient)
+        return list((await self._session.execute(stmt)).scalars())
+
+    async def received_by(
+        self, client_id: str, addresses: list[tuple[str, str]], after: int = 0, limit: int = 100
+    ) -> list[SandboxMessage]:
+        """What one client sent to these (channel, recipient) addresses, oldest first, after an id."""
+        if not addresses:
+            return []
+        to = or_(*(and_(SandboxMessage.channel == ch, SandboxMessage.recipient == r) for ch, r in addresses))
+        stmt = (
+            select(SandboxMessage)
+            .where(SandboxMessage.client_id == client_id, to, SandboxMessage.id > after)
+            .order_by(SandboxMessage.id)
+            .limit(limit)
+        )
         return list((await self._session.execute(stmt)).scalars())
 
 

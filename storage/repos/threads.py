@@ -165,6 +165,15 @@ class ThreadRepo:
         found = await self._session.get(InboundMessage, message_id)
         return found if found is not None and found.client_id == client_id else None
 
+    async def by_external(self, client_id: str, channel: str, external_id: str) -> InboundMessage | None:
+        """The client's message with this platform id on this channel, if stored."""
+        stmt = select(InboundMessage).where(
+            InboundMessage.client_id == client_id,
+            InboundMessage.channel == channel,
+            InboundMessage.external_id == external_id,
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
     async def search(self, client_id: str, f: ThreadFilter) -> list[tuple[Thread, str | None]]:
         """Threads (with the contact's phone), most recently updated first."""
         stmt = (
