@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bots.base import BaseChannel
 from bots.sandbox import SandboxChannel, SandboxNetwork
 from bots.sandbox_customers import SandboxCustomers
+from hub.campaigns.feeder import CampaignFeeder
 from hub.channels.readers import run_connections
 from hub.channels.router import ChannelRouter
 from hub.clock import Clock, SystemClock
@@ -50,6 +51,8 @@ class Hub:
     url_guard: UrlGuard | None = None
     #: Set when this process queued outbox work (see `UnitOfWork`); its dispatchers wake on it.
     doorbell: asyncio.Event | None = None
+    #: Starts due campaigns and queues their due recipients (one per worker process).
+    feeder: CampaignFeeder | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -71,6 +74,8 @@ class Hub:
             self._readers.append(asyncio.create_task(self.ingest.reconcile_forever(self._stop)))
         if count and self.webhook_sender is not None:  # finishes its attempts on stop, like a dispatcher
             self._tasks.append(asyncio.create_task(self.webhook_sender.run(self._stop)))
+        if count and self.feeder is not None:  # a round cut short is taken up again through its leases
+            self._readers.append(asyncio.create_task(self.feeder.run(self._stop)))
         if count:  # connections: periodic reload plus one long-poll reader per pulled connection
             self._readers.append(asyncio.create_task(run_connections(self, self._stop)))
 
@@ -149,7 +154,10 @@ def build_hub(
     replies = ReplyHandler(config, (lambda: classifier) if classifier is not None else _shared_classifier)
     ingest = EventIngest(uow, clock, replies)
     sender = WebhookSender(uow, clock, guard=url_guard)
-    return Hub(config, engine, uow, clock, channels, acceptor, ingest, network, sender, url_guard, doorbell)
+    feeder = CampaignFeeder(uow, acceptor, clock)
+    return Hub(
+        config, engine, uow, clock, channels, acceptor, ingest, network, sender, url_guard, doorbell, feeder
+    )
 
 
 @functools.cache

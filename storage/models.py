@@ -388,3 +388,40 @@ class LinkToken(Base):
     used_at: Mapped[float | None] = mapped_column(default=None)
     #: The messenger identity that used it.
     used_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Campaign(Base):
+    """One template (or A/B variants) to an audience; its rules are kept as the client gave them."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_client", "client_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    #: scheduled -> running <-> paused; running -> finished; any but finished -> cancelled.
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    #: The request as validated: variants, audience, params, window, throttle, cap, route.
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    start_at: Mapped[float]
+    created_at: Mapped[float]
+    #: When the audience was frozen (None until then).
+    started_at: Mapped[float | None] = mapped_column(default=None)
+    finished_at: Mapped[float | None] = mapped_column(default=None)
+    audience_size: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class CampaignRecipient(Base):
+    """One contact of a frozen audience: skipped with a reason, or due and then queued once."""
+
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (Index("ix_campaign_recipients_due", "status", "due_at"),)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(32))
+    #: pending (waits for due_at), queued (a notification exists), skipped, cancelled.
+    status: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[float | None] = mapped_column(default=None)
+    skip_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    notification_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    #: A feeder holds the row until then while it queues the notification (a crashed one lets go).
+    claimed_until: Mapped[float | None] = mapped_column(default=None)

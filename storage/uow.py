@@ -17,6 +17,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.audit import AuditRepo
+from storage.repos.campaigns import CampaignRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.contacts import ContactRepo
@@ -47,6 +48,7 @@ class UnitOfWork:
     webhooks: WebhookRepo
     audit: AuditRepo
     links: LinkRepo
+    campaigns: CampaignRepo
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepo(session)
         self.audit = AuditRepo(session)
         self.links = LinkRepo(session)
+        self.campaigns = CampaignRepo(session)
         return self
 
     async def __aexit__(

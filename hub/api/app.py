@@ -10,6 +10,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from hub.api import (
+    campaigns,
     clients,
     connections,
     contacts,
@@ -92,6 +93,7 @@ def setup_routes(app: web.Application) -> None:
     webhooks.setup_webhook_routes(app)  # /v1/webhooks
     contacts.setup_contact_routes(app)  # /v1/contacts/{phone}/links, .../ownership, /v1/contacts/import
     keys.setup_key_routes(app)  # /v1/keys, /v1/audit, /v1/admin/clients/{id}, /v1/admin/keys
+    campaigns.setup_campaign_routes(app)  # /v1/campaigns
     sandbox.setup_sandbox_routes(app)  # /v1/sandbox/inbound, /v1/sandbox/messages, /v1/sandbox/follow
 
 

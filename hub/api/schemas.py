@@ -18,6 +18,10 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+#: The base of request bodies defined by other packages (campaigns, chains, surveys).
+Body = _Body
+
+
 class TemplateIn(_Body):
     """A template submitted for moderation."""
 

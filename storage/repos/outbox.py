@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import any_of, is_postgres
@@ -76,3 +76,8 @@ class OutboxRepo:
         from sqlalchemy import func
 
         return int((await self._session.execute(select(func.count()).select_from(OutboxItem))).scalar_one())
+
+    async def due_count(self, now: float, limit: int) -> int:
+        """How many rows are due now, counting at most `limit` (cheap enough to ask every round)."""
+        due = select(OutboxItem.notification_id).where(OutboxItem.due_at <= now).limit(limit).subquery()
+        return int((await self._session.execute(select(func.count()).select_from(due))).scalar_one())
