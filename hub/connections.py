@@ -28,6 +28,8 @@ log = logging.getLogger("notifyhub.connections")
 
 SECRET_KEYS = SECRET_SETTINGS  # sealed in storage (hub.secret_box), masked when shown
 Mode = Literal["callback", "longpoll"]
+#: Connection row ids are 32-bit integers: a larger one names no connection (and would not bind).
+MAX_ID = 2**31 - 1
 
 
 class _Settings(BaseModel):
@@ -248,7 +250,7 @@ async def list_connections(uow: UnitOfWork, client_id: str | None = None) -> lis
 async def remove_connection(uow: UnitOfWork, connection_id: int, now: float) -> None:
     """Soft-delete a connection: its ingress answers 404 and its adapter is closed on the next reload."""
     async with uow:
-        if not await uow.connections.remove(connection_id, now):
+        if not 0 < connection_id <= MAX_ID or not await uow.connections.remove(connection_id, now):
             raise RequestError("connection_not_found", f"no connection {connection_id}", status=404)
         await uow.commit()
     log.info("connection removed id=%s", connection_id)
