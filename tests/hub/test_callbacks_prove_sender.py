@@ -3,15 +3,19 @@ SMS gateways, an optional IP allow-list; forged requests store nothing and are c
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from hub.api import create_app
 from hub.bootstrap import Hub, build_hub
+from hub.cli import app
 from hub.connections import add_connection, callback_path
 from hub.errors import RequestError
 from hub.views import notification_view
@@ -239,3 +243,37 @@ async def test_refused_callbacks_are_counted_in_metrics(env: Env) -> None:
     assert 'notifyhub_ingress_refused_total{channel="sms",reason="unauthorized"} 1.0' in text
     assert 'notifyhub_ingress_refused_total{channel="vk",reason="unknown_connection"} 1.0' in text
     assert callback_path(env.sms).rsplit("/", 1)[1] not in text  # tokens never become labels
+
+
+def test_cli_prints_callback_urls_and_refuses_vk_callback_without_secret(db_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "hub.yaml"
+    config.write_text(
+        f"database: {{url: '{db_url}'}}\nsandbox: {{enabled: false}}\nlogging: {{level: WARNING}}\n"
+        "server: {public_url: 'https://hub.example.com'}\n"
+    )
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, [*args, "--config", str(config)])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    run("clients", "create", "Shop")
+    vk = ["connections", "add", "vk", "--client", "Shop", "--group-id", "42", "--token", "vk-token"]
+    refused = run(*vk, "--mode", "callback", code=1)
+    assert refused.startswith("error:") and "secret" in refused
+    made = json.loads(run(*vk, "--mode", "callback", "--secret", "cb-secret", "--json"))
+    assert made["callback_url"] == "https://hub.example.com" + made["endpoint"]
+    assert made["endpoint"].startswith("/channels/vk/") and made["endpoint"] != f"/channels/vk/{made['id']}"
+    sms = json.loads(
+        run(
+            "connections", "add", "sms", "--client", "Shop", "--api-base-url", "http://gw",
+            "--callback-user", "gateway", "--callback-password", "gw-callback-password",
+            "--allow-ip", "203.0.113.0/24", "--allow-ip", "198.51.100.7", "--json",
+        )
+    )  # fmt: skip
+    assert sms["settings"]["callback_password"] == "****" and "gw-callback-password" not in json.dumps(sms)
+    assert sms["ip_allowlist"] == ["203.0.113.0/24", "198.51.100.7/32"]
+    listed = run("connections", "list")
+    assert made["callback_url"] in listed and sms["callback_url"] in listed
+    assert "from 203.0.113.0/24,198.51.100.7/32" in listed
