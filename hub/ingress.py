@@ -90,11 +90,12 @@ async def _connection(request: web.Request, channel: str) -> Connection:
     if found is None or found.deleted_at is not None or found.channel != channel:
         # the token is a secret: never echoed, never logged
         raise _refuse(stats, channel, "unknown_connection", f"no {channel} connection at this URL", 404)
-    hub = request.app[HUB_KEY]
-    ip = client_ip(request.remote, request.headers.get("X-Forwarded-For"), hub.config.server.trusted_proxies)
-    if not allowed(ip, found.ip_allowlist):
-        message = f"connection {found.id} takes callbacks only from its allow-list, not {ip}"
-        raise _refuse(stats, channel, "ip_not_allowed", message, 403)
+    if found.ip_allowlist:
+        trusted = request.app[HUB_KEY].config.server.trusted_proxies
+        ip = client_ip(request.remote, request.headers.get("X-Forwarded-For"), trusted)
+        if not allowed(ip, found.ip_allowlist):
+            message = f"connection {found.id} takes callbacks only from its allow-list, not {ip}"
+            raise _refuse(stats, channel, "ip_not_allowed", message, 403)
     return found
 
 
