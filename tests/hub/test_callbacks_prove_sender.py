@@ -164,6 +164,25 @@ async def test_parked_receipts_are_capped_per_connection(
         await hub.aclose()
 
 
+async def test_sms_gateway_with_a_shared_secret_must_send_its_header(env: Env) -> None:
+    secret = "shared-callback-secret-0123"
+    settings = {"api_base_url": env.gw.url, "sender": "Other", "callback_secret": secret}
+    route = await add_connection(env.hub.uow(), env.client_id, "sms", settings, env.hub.clock.now())
+    reply = {"from": PHONE, "text": "когда привезут?", "id": "mo-7"}
+    for headers in ({}, {"X-Callback-Secret": "shared-callback-secret-0124"}, basic_auth(*GATEWAY_LOGIN)):
+        resp = await env.api.post(callback_path(route), json=reply, headers=headers)
+        assert resp.status == 401 and "WWW-Authenticate" not in resp.headers
+    assert await env.count(InboundMessage) == 0
+    resp = await env.api.post(callback_path(route), json=reply, headers={"X-Callback-Secret": secret})
+    assert resp.status == 200 and await env.count(InboundMessage) == 1
+
+    smpp = {"kind": "smpp", "host": "127.0.0.1", "port": 2775, "system_id": "shop", "password": "pw"}
+    with pytest.raises(RequestError, match="SMPP route takes no HTTP callbacks"):
+        await add_connection(env.hub.uow(), env.client_id, "sms", {**smpp, "callback_secret": secret}, 0.0)
+    with pytest.raises(RequestError, match="callback_password"):
+        await add_connection(env.hub.uow(), env.client_id, "sms", {**settings, "callback_user": "gw"}, 0.0)
+
+
 async def test_vk_callback_connection_without_secret_is_refused_at_creation(env: Env) -> None:
     settings = {"group_id": 77, "token": "vk-token", "confirmation": "c0nf"}
     with pytest.raises(RequestError, match="secret"):
