@@ -5,7 +5,7 @@
 
 The hub runs as `notifyhub serve` (API, ingress and the webhook sender in one process). This
 process plays VK: it POSTs Callback API `message_new` updates for 1,000 linked customers to
-`/channels/vk/{connection}` (one reply per request, `--concurrency` in flight), and plays the
+`/channels/vk/{token}` (one reply per request, `--concurrency` in flight), and plays the
 client: an aiohttp receiver that verifies every webhook with the independent `standardwebhooks`
 library. Per reply, latency = webhook verified - callback posted. Each reply is classified by the
 shipped model, filed in its thread, and its `reply.received` webhook is committed with it.
@@ -62,8 +62,8 @@ def write_config(path: Path, db_url: str, port: int, processes: int = 1) -> None
     path.write_text(yaml.safe_dump(config))
 
 
-async def prepare(config_path: Path) -> tuple[str, int]:
-    """Client, VK callback connection and linked customers; returns (API key, connection id)."""
+async def prepare(config_path: Path) -> tuple[str, str]:
+    """Client, VK callback connection and linked customers; returns (API key, callback token)."""
     from hub.bootstrap import build_hub
     from hub.channels.connections import add_connection
     from hub.config import load_config
@@ -114,7 +114,7 @@ async def prepare(config_path: Path) -> tuple[str, int]:
         async with hub.uow() as uow:
             await uow.contacts.add_many(contacts, idents)
             await uow.commit()
-        return made.api_key, conn.id
+        return made.api_key, conn.callback_token
     finally:
         await hub.aclose()
 
@@ -173,7 +173,7 @@ def update(n: int) -> bytes:
     return json.dumps(body).encode()
 
 
-async def fire(base: str, connection: int, start: int, count: int, concurrency: int) -> dict[int, float]:
+async def fire(base: str, connection: str, start: int, count: int, concurrency: int) -> dict[int, float]:
     """POST `count` callbacks, `concurrency` at a time; returns when each was sent."""
     sent: dict[int, float] = {}
     queue = iter(range(start, start + count))

@@ -66,7 +66,7 @@ class Players:
         self.vk, self.tg, self.gw = vk, tg, gw
         self.done: set[tuple[str, Any]] = set()
 
-    async def play(self, base: str, ids: dict[str, int]) -> None:
+    async def play(self, base: str, paths: dict[str, str]) -> None:
         """React to whatever the fakes received since the last call."""
         for m in self.vk.sent:
             customer = self.by_vk[m.peer_id]
@@ -84,7 +84,7 @@ class Players:
                         message_id=m.message_id + 10_000,
                     )
                     await send_callback(
-                        f"{base}/channels/vk/{ids['vk']}", update, secret="demo-callback-secret"
+                        f"{base}{paths['vk']}", update, secret="demo-callback-secret"
                     )
         for t in self.tg.sent:
             customer = self.by_tg[t.chat_id]
@@ -101,7 +101,7 @@ class Players:
                         "status": status,
                         "error": "" if status == "DELIVRD" else "absent subscriber",
                     }
-                    async with session.post(f"{base}/channels/sms/{ids['sms']}", json=body) as resp:
+                    async with session.post(f"{base}{paths['sms']}", json=body) as resp:
                         resp.raise_for_status()
 
 
@@ -115,19 +115,19 @@ def _connections(raw: dict[str, Any], urls: dict[str, str]) -> dict[str, dict[st
 
 async def _setup(
     hub: Hub, base: str, admin: str, spec: dict[str, Any], urls: dict[str, str]
-) -> tuple[str, dict[str, int], str]:
+) -> tuple[str, dict[str, str], str]:
     created = await create_client(hub.uow(), "Demo shop (real adapters)", hub.clock.now())
-    ids: dict[str, int] = {}
+    paths: dict[str, str] = {}
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin}"}) as session:
         for channel, conn in _connections(spec["connections"], urls).items():
             body = {"client_id": created.id, "channel": channel, **conn}
             async with session.post(f"{base}/v1/admin/connections", json=body) as resp:
                 resp.raise_for_status()
-                ids[channel] = (await resp.json())["id"]
+                paths[channel] = (await resp.json())["endpoint"]  # /channels/{channel}/{token}
     for c in spec["customers"]:
         idents = {k: c[k] for k in ("vk", "telegram") if c.get(k)}
         await link_customer(hub, created.id, c["phone"], **idents)
-    return created.id, ids, created.api_key
+    return created.id, paths, created.api_key
 
 
 async def _notify(session: aiohttp.ClientSession, base: str, admin: str, spec: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@
 
 Outbound: every second one `/v1/notify/batch` of `--notify-rate` items to the sandbox customers
 (as benchmarks/outbound.py). Inbound: `--reply-rate` VK Callback API replies a second through
-`/channels/vk/{connection}`, each forwarded as a signed `reply.received` webhook to a receiver here
+`/channels/vk/{token}`, each forwarded as a signed `reply.received` webhook to a receiver here
 that verifies it (as benchmarks/inbound.py). PostgreSQL runs `notifyhub serve --no-workers` plus
 `--workers` `notifyhub worker` processes; SQLite one `notifyhub serve`.
 
@@ -72,7 +72,7 @@ async def _setup_api(base: str, key: str, hook_url: str, receiver: Receiver) -> 
 class Load:
     """Steady load: each second a batch of notifications and a burst of replies."""
 
-    def __init__(self, base: str, key: str, template: str, connection: int, rates: tuple[int, int]) -> None:
+    def __init__(self, base: str, key: str, template: str, connection: str, rates: tuple[int, int]) -> None:
         self.base, self.template, self.connection = base, template, connection
         self.auth = {"Authorization": f"Bearer {key}"}
         self.notify_rate, self.reply_rate = rates

@@ -21,7 +21,6 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -35,6 +34,7 @@ from bots.errors import (
     OutcomeUnknown,
     RecipientUnreachable,
 )
+from bots.payload import load_json, timestamp
 
 #: httpx errors raised before OK could have read the request: safe to send again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError)
@@ -203,7 +203,7 @@ def parse_ok_webhook(
 ) -> OkEvents | OkRejection:
     """Inbound messages from one OK webhook body (one update or a list of them)."""
     try:
-        loaded = json.loads(body) if isinstance(body, bytes | str) else body
+        loaded = load_json(body) if isinstance(body, bytes | str) else body
     except ValueError:
         return OkRejection("malformed JSON")
     items: list[Any] = list(loaded) if isinstance(loaded, list | tuple) else [loaded]
@@ -232,6 +232,6 @@ def _inbound(item: Mapping[str, Any], connection_id: int | None) -> InboundMessa
         sender=str(item["sender"]["user_id"]),
         text=str(message.get("text", "")),
         external_id=str(message["mid"]),
-        at=datetime.fromtimestamp(int(item["timestamp"]) / 1000, UTC),
+        at=timestamp(item["timestamp"], scale=1000),
         connection_id=connection_id,
     )

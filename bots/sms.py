@@ -15,7 +15,6 @@ have sent the message after all. `SendResult.units` is the segment count (cost p
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ from bots.errors import (
     ConnectionBroken,
     RecipientUnreachable,
 )
+from bots.payload import load_json
 from bots.privacy import mask_phone
 from bots.segments import count_segments, validate_sender
 
@@ -165,7 +165,7 @@ def parse_sms_callback(
 ) -> SmsCallbackResult:
     """Delivery reports (id + status) and incoming messages (from + text) from a gateway callback."""
     try:
-        data = json.loads(body) if isinstance(body, bytes | str) else body
+        data = load_json(body) if isinstance(body, bytes | str) else body
     except ValueError:
         return SmsCallbackResult([], rejected="malformed JSON")
     items = [data] if isinstance(data, Mapping) else data

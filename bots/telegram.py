@@ -20,7 +20,6 @@ aiogram errors become hub errors here:
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from bots.errors import (
     RecipientUnreachable,
 )
 from bots.events import AnyEvent, PermissionEvent, make_batch
+from bots.payload import load_json
 
 log = logging.getLogger("notifyhub.bots.telegram")
 
@@ -234,7 +234,7 @@ def parse_telegram_update(
         log.warning("webhook: wrong secret token header")
         return TelegramRejection("wrong secret token")
     try:
-        data = json.loads(body) if isinstance(body, bytes | str) else body
+        data = load_json(body) if isinstance(body, bytes | str) else body
         update = Update.model_validate(data)
     except ValueError as e:
         if isinstance(e, ValidationError):

@@ -44,6 +44,7 @@ from bots.errors import (
     RecipientUnreachable,
 )
 from bots.events import AnyEvent, PermissionEvent, make_batch
+from bots.payload import load_json, timestamp
 from bots.ratelimit import RateLimiter
 
 logging.getLogger("vkbottle").addHandler(logging.NullHandler())
@@ -345,7 +346,7 @@ def _load(body: bytes | str | Mapping[str, Any]) -> Mapping[str, Any] | None:
     if isinstance(body, Mapping):
         return body
     try:
-        loaded = json.loads(body)
+        loaded = load_json(body)
     except ValueError:
         return None
     return loaded if isinstance(loaded, dict) else None
@@ -405,7 +406,7 @@ def _inbound(message: Mapping[str, Any], connection_id: int | None) -> InboundMe
         sender=str(from_id),
         text=str(message["text"]),
         external_id=external_id,
-        at=datetime.fromtimestamp(int(message["date"]), UTC),
+        at=timestamp(message["date"]),
         connection_id=connection_id,
         ref=message.get("ref") or None,
     )

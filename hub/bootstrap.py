@@ -152,7 +152,7 @@ def build_hub(
         channels = ChannelRouter(sandbox)
     acceptor = Acceptor(config, network.directory if network else None)
     replies = ReplyHandler(config, (lambda: classifier) if classifier is not None else _shared_classifier)
-    ingest = EventIngest(uow, clock, replies)
+    ingest = EventIngest(uow, clock, replies, parked_cap=config.security.parked_receipts_per_connection)
     sender = WebhookSender(uow, clock, guard=url_guard)
     feeder = CampaignFeeder(uow, acceptor, clock)
     return Hub(

@@ -45,6 +45,9 @@ class ServerConfig(_Frozen):
     reuse_port: bool = False
     #: Proxies (CIDRs) whose X-Forwarded-For is believed for allow-lists and the audit log; none by default.
     trusted_proxies: tuple[str, ...] = ()
+    #: The hub's address as channel platforms reach it (https://hub.example.com): prefixes the
+    #: callback URLs shown for connections. Unset: they are shown as paths.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -126,6 +129,8 @@ class SecurityConfig(_Frozen):
     rate_limit_burst: int = Field(100, ge=1)
     #: How long a rotated-away key keeps working when the rotation does not say.
     key_overlap_hours: float = Field(24.0, ge=0, le=24 * 30)
+    #: Receipts for unknown messages one channel connection may have parked at a time.
+    parked_receipts_per_connection: int = Field(1000, ge=0, le=1_000_000)
 
 
 class WebhooksConfig(_Frozen):

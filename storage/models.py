@@ -190,7 +190,12 @@ class PendingReceipt(Base):
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[float]
     error: Mapped[str | None] = mapped_column(Text, default=None)
-    __table_args__ = (Index("ix_pending_receipts_external", "channel", "external_id"),)
+    #: The connection the receipt came in on (None: a long-poll reader), for the per-connection cap.
+    connection_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    __table_args__ = (
+        Index("ix_pending_receipts_external", "channel", "external_id"),
+        Index("ix_pending_receipts_connection", "connection_id"),
+    )
 
 
 class InboundMessage(Base):
@@ -330,6 +335,7 @@ class Connection(Base):
     """A client's account on one channel (VK community, OK group, Telegram bot, SMS route)."""
 
     __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("callback_token", name="uq_connections_callback_token"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -346,6 +352,10 @@ class Connection(Base):
     created_at: Mapped[float]
     updated_at: Mapped[float]
     deleted_at: Mapped[float | None] = mapped_column(default=None)
+    #: The unguessable last segment of this connection's callback URL `/channels/{channel}/{token}`.
+    callback_token: Mapped[str] = mapped_column(String(64))
+    #: Addresses (CIDRs) the platform calls back from; None or empty: any address.
+    ip_allowlist: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
 
 
 class AuditEntry(Base):

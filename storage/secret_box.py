@@ -33,7 +33,9 @@ PREFIX = "enc:v1:"
 #: Opened secrets remembered per box (endpoints and connections of one deployment: a few hundred).
 OPENED_CACHE = 4096
 #: Connection settings holding secrets: sealed in storage, masked when shown.
-SECRET_SETTINGS = frozenset({"token", "secret", "webhook_secret", "password"})
+SECRET_SETTINGS = frozenset(
+    {"token", "secret", "webhook_secret", "password", "callback_password", "callback_secret"}
+)
 #: Where `build_hub` puts the box in each session's `info`.
 INFO_KEY = "notifyhub.secret_box"
 _HELP = "set NOTIFYHUB_SECRET_KEY (make a key with `notifyhub db new-key`)"

@@ -51,14 +51,20 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(RequestError(code, e.reason, status=e.status))
     except (SQLAlchemyTimeout, OperationalError, InterfaceError, OSError) as e:
         # the database is overloaded (no pooled connection came free) or unreachable: try again soon
-        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(e).__name__)
+        log.warning("database unavailable on %s %s: %s", request.method, _route(request), type(e).__name__)
         message = "the database is busy or unreachable; nothing was changed"
         busy = error_response(RequestError("unavailable", message, status=503))
         busy.headers["Retry-After"] = "1"
         return busy
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, _route(request))
         return error_response(RequestError("internal", "internal error; nothing was changed", status=500))
+
+
+def _route(request: web.Request) -> str:
+    """The route template for logs (`/channels/vk/{connection}`): paths carry callback tokens."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -1,6 +1,7 @@
 """Admin API for connections: `POST/GET /v1/admin/connections`, `DELETE /v1/admin/connections/{id}`.
 
-Answers show connections through `connection_view` only, so secrets are always masked. Every
+Answers show connections through `connection_view` only, so secrets are always masked (the
+callback URL, whose token the platform must be given, is shown whole). Every
 change reloads this process's channel router at once; other processes pick it up on their
 next periodic reload (see `hub.channels.readers`).
 """
@@ -36,7 +37,7 @@ async def admin_add_connection(request: web.Request) -> web.Response:
     require_admin(request)
     body = await read_json(request)
     channel, settings = body.get("channel"), body.get("settings", {})
-    mode, name = body.get("mode"), body.get("name")
+    mode, name, ip_allowlist = body.get("mode"), body.get("name"), body.get("ip_allowlist")
     if not isinstance(channel, str):
         raise RequestError("missing_field", "channel: one of vk, ok, telegram, sms")
     if not isinstance(settings, dict):
@@ -46,23 +47,27 @@ async def admin_add_connection(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     client_id = await _client_id(request, body)
     uow = audit.connection_added(hub.uow(), admin_actor(request), client_id, channel, hub.clock.now())
-    created = await add_connection(uow, client_id, channel, settings, hub.clock.now(), mode=mode, name=name)
+    created = await add_connection(
+        uow, client_id, channel, settings, hub.clock.now(), mode=mode, name=name, ip_allowlist=ip_allowlist
+    )
     await hub.channels.reload(hub.uow, hub.clock.now)
-    return web.json_response(connection_view(created), status=201)
+    return web.json_response(connection_view(created, hub.config.server.public_url), status=201)
 
 
 async def admin_list_connections(request: web.Request) -> web.Response:
     """Operator: live connections, optionally of one client (`?client_id=`)."""
     require_admin(request)
-    found = await list_connections(request.app[HUB].uow(), request.query.get("client_id"))
-    return web.json_response({"connections": [connection_view(c) for c in found]})
+    hub = request.app[HUB]
+    found = await list_connections(hub.uow(), request.query.get("client_id"))
+    public_url = hub.config.server.public_url
+    return web.json_response({"connections": [connection_view(c, public_url) for c in found]})
 
 
 async def admin_remove_connection(request: web.Request) -> web.Response:
     """Operator: remove a connection; its ingress answers 404 from now on."""
     require_admin(request)
     raw = request.match_info["id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):  # "²" is a digit; ids are int32
         raise RequestError("connection_not_found", f"no connection {raw}", status=404)
     hub = request.app[HUB]
     uow = audit.connection_removed(hub.uow(), admin_actor(request), int(raw), hub.clock.now())

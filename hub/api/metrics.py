@@ -8,14 +8,44 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from hub.bootstrap import Hub
-from hub.conversations.ingress import INGRESS_STATS
+from hub.conversations.ingest import EventIngest
+from hub.conversations.ingress import INGRESS_STATS, IngressStats
+
+
+class IngressRefusals(Collector):
+    """Counters read at scrape time: callbacks refused, and receipts dropped over the parking cap."""
+
+    def __init__(self) -> None:
+        self.stats: IngressStats | None = None
+        self.ingest: EventIngest | None = None
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        """The refusals by channel and reason, and the receipts dropped over the cap by channel."""
+        refused = CounterMetricFamily(
+            "notifyhub_ingress_refused",
+            "Channel callbacks refused (forged, from a wrong address, malformed), by channel and reason",
+            labels=["channel", "reason"],
+        )
+        for (channel, reason), count in sorted((self.stats.refused if self.stats else {}).items()):
+            refused.add_metric([channel, reason], count)
+        yield refused
+        over = CounterMetricFamily(
+            "notifyhub_receipts_over_cap",
+            "Receipts for unknown messages dropped because their connection had its cap parked",
+            labels=["channel"],
+        )
+        for channel, count in sorted((self.ingest.over_cap if self.ingest else {}).items()):
+            over.add_metric([channel], count)
+        yield over
 
 
 class Metrics:
@@ -56,6 +86,8 @@ class Metrics:
         self.ingress_drops = Gauge(
             "notifyhub_ingress_drops", "Ingress requests or items dropped", ["channel", "reason"], registry=r
         )
+        self.refusals = IngressRefusals()
+        r.register(self.refusals)
 
     async def refresh(self, app: web.Application, hub: Hub) -> None:
         """Read the state gauges from the database and the ingress counters."""
@@ -73,6 +105,7 @@ class Metrics:
         for conn in connections:
             self.connections.labels(conn.channel, conn.status).inc()
         stats = app.get(INGRESS_STATS)
+        self.refusals.stats, self.refusals.ingest = stats, hub.ingest
         if stats is not None:
             for channel, count in stats.events.items():
                 self.ingress_events.labels(channel).set(count)

@@ -1,7 +1,8 @@
 """CLI commands for connections: `connections add vk|ok|telegram|sms`, `connections list`, `remove`.
 
-Output never shows a secret: both the text line and `--json` come from `connection_view`.
-Running hubs pick a change up within `hub.channels.readers.RELOAD_INTERVAL` seconds.
+Output never shows a secret but the callback URL (the platform must be given its token): both the
+text line and `--json` come from `connection_view`. Running hubs pick a change up within
+`hub.channels.readers.RELOAD_INTERVAL` seconds.
 """
 
 from __future__ import annotations
@@ -32,13 +33,17 @@ ClientOption = typer.Option(..., "--client", help="Client name.")
 NameOption = typer.Option(None, "--name", help="A label (default: from the channel settings).")
 BaseUrlOption = typer.Option(None, "--api-base-url", help="Platform base URL (default: the platform's own).")
 ModeOption = typer.Option(None, "--mode", help="callback (the platform calls us) or longpoll (we poll).")
+AllowIpOption = typer.Option(
+    None, "--allow-ip", help="Take callbacks only from this address or CIDR (repeatable; default: any)."
+)
 
 
 def _line(view: dict[str, Any]) -> str:
     error = f"  ({view['last_error']})" if view["last_error"] else ""
+    allow = f"  from {','.join(view['ip_allowlist'])}" if view["ip_allowlist"] else ""
     return (
         f"{view['id']:>4}  {view['channel']:<8} {view['mode']:<8} {view['status']:<6} "
-        f"{view['name']}  ingress {view['endpoint']}{error}"
+        f"{view['name']}  callback {view['callback_url']}{allow}{error}"
     )
 
 
@@ -50,6 +55,7 @@ def _add(
     name: str | None,
     config_path: Path,
     as_json: bool,
+    allow_ips: list[str] | None = None,
 ) -> None:
     from hub.channels.connections import add_connection, connection_view
     from hub.security import audit
@@ -61,8 +67,10 @@ def _add(
         found = await find_client(hub, client)
         uow = audit.connection_added(hub.uow(), audit.CLI, found.id, channel, hub.clock.now())
         now = hub.clock.now()
-        created = await add_connection(uow, found.id, channel, settings, now, mode=mode, name=name)
-        return connection_view(created)
+        created = await add_connection(
+            uow, found.id, channel, settings, now, mode=mode, name=name, ip_allowlist=allow_ips
+        )
+        return connection_view(created, config.server.public_url)
 
     view = run(lambda: with_hub(config, _do))
     typer.echo(json.dumps(view) if as_json else f"connection added:\n{_line(view)}")
@@ -85,10 +93,11 @@ def register(app: typer.Typer) -> None:
         mode: Mode | None = ModeOption,
         api_base_url: str | None = BaseUrlOption,
         name: str | None = NameOption,
+        allow_ips: list[str] | None = AllowIpOption,
         config_path: Path = ConfigOption,
         as_json: bool = JsonOption,
     ) -> None:
-        """Connect a VK community (Callback API at /channels/vk/{id}, or Bots Long Poll)."""
+        """Connect a VK community (Callback API at the printed URL, secret required; or Bots Long Poll)."""
         settings = {
             "group_id": group_id,
             "token": token,
@@ -97,7 +106,7 @@ def register(app: typer.Typer) -> None:
             "rate_limit": rate_limit,
             "api_base_url": api_base_url,
         }
-        _add(client, "vk", settings, mode, name, config_path, as_json)
+        _add(client, "vk", settings, mode, name, config_path, as_json, allow_ips)
 
     @add_app.command("ok")
     @friendly
@@ -106,11 +115,13 @@ def register(app: typer.Typer) -> None:
         token: str = typer.Option(..., "--token", help="Group Bot API token (stored, never shown)."),
         api_base_url: str | None = BaseUrlOption,
         name: str | None = NameOption,
+        allow_ips: list[str] | None = AllowIpOption,
         config_path: Path = ConfigOption,
         as_json: bool = JsonOption,
     ) -> None:
-        """Connect an OK group (inbound by webhook at /channels/ok/{id})."""
-        _add(client, "ok", {"token": token, "api_base_url": api_base_url}, None, name, config_path, as_json)
+        """Connect an OK group (inbound by webhook at the printed URL)."""
+        settings = {"token": token, "api_base_url": api_base_url}
+        _add(client, "ok", settings, None, name, config_path, as_json, allow_ips)
 
     @add_app.command("telegram")
     @friendly
@@ -122,13 +133,14 @@ def register(app: typer.Typer) -> None:
         mode: Mode | None = ModeOption,
         api_base_url: str | None = BaseUrlOption,
         name: str | None = NameOption,
+        allow_ips: list[str] | None = AllowIpOption,
         config_path: Path = ConfigOption,
         as_json: bool = JsonOption,
     ) -> None:
-        """Connect a Telegram bot (webhook at /channels/telegram/{id}, or getUpdates long polling)."""
+        """Connect a Telegram bot (webhook at the printed URL, secret required; or getUpdates)."""
         settings = {"token": token, "webhook_secret": secret, "api_base_url": api_base_url}
         settings["username"] = username
-        _add(client, "telegram", settings, mode, name, config_path, as_json)
+        _add(client, "telegram", settings, mode, name, config_path, as_json, allow_ips)
 
     @add_app.command("sms")
     @friendly
@@ -142,7 +154,17 @@ def register(app: typer.Typer) -> None:
         smpp_port: int | None = typer.Option(None, "--smpp-port"),
         system_id: str | None = typer.Option(None, "--system-id", help="SMPP system_id."),
         password: str | None = typer.Option(None, "--password", help="SMPP password (stored, never shown)."),
+        callback_user: str | None = typer.Option(
+            None, "--callback-user", help="HTTP Basic user the gateway's callbacks must send."
+        ),
+        callback_password: str | None = typer.Option(
+            None, "--callback-password", help="HTTP Basic password for callbacks (8+ characters)."
+        ),
+        callback_secret: str | None = typer.Option(
+            None, "--callback-secret", help="Shared secret callbacks send as X-Callback-Secret (16+)."
+        ),
         name: str | None = NameOption,
+        allow_ips: list[str] | None = AllowIpOption,
         config_path: Path = ConfigOption,
         as_json: bool = JsonOption,
     ) -> None:
@@ -158,8 +180,11 @@ def register(app: typer.Typer) -> None:
             "port": smpp_port,
             "system_id": system_id,
             "password": password,
+            "callback_user": callback_user,
+            "callback_password": callback_password,
+            "callback_secret": callback_secret,
         }
-        _add(client, "sms", settings, None, name, config_path, as_json)
+        _add(client, "sms", settings, None, name, config_path, as_json, allow_ips)
 
     @connections_app.command("list")
     @friendly
@@ -176,7 +201,8 @@ def register(app: typer.Typer) -> None:
 
         async def _do(hub: Any) -> list[dict[str, Any]]:
             client_id = (await find_client(hub, client)).id if client else None
-            return [connection_view(c) for c in await list_connections(hub.uow(), client_id)]
+            found = await list_connections(hub.uow(), client_id)
+            return [connection_view(c, config.server.public_url) for c in found]
 
         views = run(lambda: with_hub(config, _do))
         typer.echo(json.dumps(views) if as_json else "\n".join(_line(v) for v in views) or "no connections")

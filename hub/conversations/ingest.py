@@ -2,6 +2,8 @@
 
 Receipts whose send is not recorded yet (the platform was faster than our commit) are parked
 and applied by the dispatcher when it records the send, so no receipt is lost to that race.
+Each connection may park at most `parked_cap` receipts at a time; the ones over it are dropped and
+counted (`over_cap`), so one request of made-up message ids cannot fill the table for a day.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +32,10 @@ log = logging.getLogger("notifyhub.ingest")
 _NOBODY = Audience(phone=None, identities={})
 #: How long a receipt may wait for its send to be recorded before it is dropped as unknown.
 PARK_SECONDS = 86400
+#: Receipts one connection may have parked at a time, unless the hub is built with another cap.
+PARKED_CAP = 1000
+#: A receipt and the connection it came in on (None: a long-poll reader or the sandbox).
+_Sourced = tuple[StatusEvent, int | None]
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,20 @@ def _receipt(parked: PendingReceipt) -> StatusEvent:
 class EventIngest:
     """Applies batches of channel events in one transaction each."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, replies: ReplyHandler) -> None:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        replies: ReplyHandler,
+        *,
+        parked_cap: int = PARKED_CAP,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self.replies = replies
+        self.parked_cap = parked_cap
+        #: Receipts dropped because their connection had `parked_cap` parked already, by channel.
+        self.over_cap: Counter[str] = Counter()
         self._waiting: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -114,9 +130,8 @@ class EventIngest:
             live = await uow.connections.touch_live(sources, self._clock.now())
             gone = [item for item in group if item.source is not None and item.source not in live]
             group = [item for item in group if item.source is None or item.source in live]
-            events = [e for item in group for e in item.events]
-            receipts = [e for e in events if isinstance(e, StatusEvent)]
-            replies = [e for e in events if isinstance(e, InboundMessage)]
+            receipts = [(e, i.source) for i in group for e in i.events if isinstance(e, StatusEvent)]
+            replies = [e for i in group for e in i.events if isinstance(e, InboundMessage)]
             if receipts:
                 await self._receipts(uow, receipts)
             if replies:
@@ -129,31 +144,23 @@ class EventIngest:
         for item in gone:
             _settle([item], ConnectionGone(f"connection {item.source} was removed"))
 
-    async def _receipts(self, uow: UnitOfWork, receipts: list[StatusEvent]) -> None:
+    async def _receipts(self, uow: UnitOfWork, receipts: list[_Sourced]) -> None:
         now = self._clock.now()
-        by_channel: dict[str, list[StatusEvent]] = defaultdict(list)
-        for r in receipts:
-            by_channel[r.channel].append(r)
+        by_channel: dict[str, list[_Sourced]] = defaultdict(list)
+        for r, source in receipts:
+            by_channel[r.channel].append((r, source))
         matched: dict[str, list[tuple[int, StatusEvent]]] = defaultdict(list)
-        parked: list[dict[str, Any]] = []
+        unknown: list[_Sourced] = []
         for channel, items in by_channel.items():
-            known = await uow.notifications.legs_by_external(channel, {r.external_id for r in items})
-            for r in items:
+            known = await uow.notifications.legs_by_external(channel, {r.external_id for r, _ in items})
+            for r, source in items:
                 if r.external_id in known:
                     nid, leg = known[r.external_id]
                     matched[nid].append((leg.idx, r))
                 else:
-                    at = r.at.timestamp()
-                    parked.append(
-                        {
-                            "channel": channel,
-                            "external_id": r.external_id,
-                            "status": r.status,
-                            "at": at,
-                            "error": r.error,
-                        }
-                    )
-        await uow.notifications.park_receipts(parked)
+                    unknown.append((r, source))
+        if unknown:
+            await self._park(uow, unknown)
         if not matched:
             return
         notes = await uow.notifications.lock(matched)
@@ -208,13 +215,35 @@ class EventIngest:
         await webhooks.emit(uow, webhooks.leg_events(notes, events, set(done)), now)
         await uow.outbox.poke([nid for nid, n in notes.items() if not n.final and nid not in done], now)
 
+    async def _park(self, uow: UnitOfWork, unknown: list[_Sourced]) -> None:
+        """Park receipts for messages not recorded yet, at most `parked_cap` per connection."""
+        sources = {source for _, source in unknown if source is not None}
+        room = {
+            source: self.parked_cap - held
+            for source, held in (await uow.notifications.parked_by_connection(sources)).items()
+        }
+        rows: list[dict[str, Any]] = []
+        for r, source in unknown:
+            if source is not None:
+                left = room.get(source, self.parked_cap)
+                if left <= 0:
+                    self.over_cap[r.channel] += 1
+                    continue
+                room[source] = left - 1
+            row = {"channel": r.channel, "external_id": r.external_id, "status": r.status}
+            rows.append({**row, "at": r.at.timestamp(), "error": r.error, "connection_id": source})
+        dropped = len(unknown) - len(rows)
+        if dropped:
+            log.warning("dropped %d receipts for unknown messages: over %d parked", dropped, self.parked_cap)
+        await uow.notifications.park_receipts(rows)
+
     async def reconcile(self, limit: int = 1000) -> int:
         """Apply parked receipts whose send has been recorded since; drop hopeless ones. Returns applied."""
         now = self._clock.now()
         async with self._uow() as uow:
             ready = await uow.notifications.matchable_receipts(limit)
             await uow.notifications.drop_receipts(p.id for p in ready)
-            await self._receipts(uow, [_receipt(p) for p in ready])
+            await self._receipts(uow, [(_receipt(p), p.connection_id) for p in ready])
             stale = await uow.notifications.drop_receipts(older_than=now - PARK_SECONDS)
             if stale:
                 log.warning("dropped %d receipts that never matched a sent message", stale)

@@ -1,15 +1,24 @@
-"""Channel ingress: `POST /channels/{vk,ok,telegram,sms}/{connection}`, answered after the commit.
+"""Channel ingress: `POST /channels/{vk,ok,telegram,sms}/{token}`, answered after the commit.
 
-Each platform's pure parser (bots/) decides what the body is; this module only finds the
-connection, commits the events and answers the way the platform expects:
+The last path segment is the connection's random callback token (never its row id). The sender
+is checked before the body is parsed (see `hub.conversations.callback_auth`); each platform's pure parser
+(bots/) then decides what the body is; this module only finds the connection, commits the
+events and answers the way the platform expects:
 
-    unknown, removed or other-channel connection -> 404 JSON error, counted as a drop (a removal
-                                                    is seen in the transaction that would commit)
+    unknown, removed or other-channel token     -> 404 JSON error (a removal is seen in the
+                                                   transaction that would commit)
+    address outside the connection's allow-list -> 403 ip_not_allowed
+    SMS without the route's Basic credentials or secret header -> 401 unauthorized
     VK confirmation                             -> the configured string
-    VK wrong secret, Telegram wrong secret header -> 403, counted
-    body that is not JSON (or not the shape)    -> 400, counted
+    VK wrong secret, Telegram wrong secret header -> 403 forbidden
+    body that is not JSON, nested too deep, or not the shape -> 400 malformed
     a malformed item in a batch                 -> skipped and counted; the valid ones are committed
-    receipts for messages we do not know        -> parked by the ingest (a send may be in flight)
+    a body whose every item is malformed        -> 400 malformed
+    receipts for messages we do not know        -> parked by the ingest (a send may be in flight),
+                                                   at most `security.parked_receipts_per_connection`
+
+Every refusal is counted by channel and reason (`notifyhub_ingress_refused_total` in /metrics)
+and nothing of a refused request is stored.
 """
 
 from __future__ import annotations
@@ -24,9 +33,12 @@ from aiohttp import web
 
 from bots.events import AnyEvent
 from hub.api.requests import HUB as HUB_KEY
+from hub.api.requests import error_response
 from hub.channels.adapters import sms_gateway_config, telegram_config, vk_config
-from hub.conversations.receive import commit_events
+from hub.conversations.callback_auth import sms_refusal, token_shaped
+from hub.conversations.receive import commit_events, storable_events
 from hub.errors import ConnectionGone, RequestError
+from hub.security.allowlist import allowed, client_ip
 from storage.models import Connection
 
 log = logging.getLogger("notifyhub.ingress")
@@ -39,6 +51,8 @@ class IngressStats:
 
     events: Counter[str] = field(default_factory=Counter)
     drops: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: Whole requests refused (forged, hostile or malformed), by channel and reason.
+    refused: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def drop(self, channel: str, reason: str, count: int = 1) -> None:
         """Count `count` dropped requests or items."""
@@ -47,32 +61,52 @@ class IngressStats:
 
 
 INGRESS_STATS = web.AppKey("ingress_stats", IngressStats)
-#: Connections seen by id. A connection's channel and settings never change (a new one replaces
-#: it), so the row is read once; whether it is still live is checked in the commit transaction.
-KNOWN = web.AppKey("ingress_connections", dict[int, Connection])
+#: Connections seen by callback token. A connection's channel, settings and allow-list never change
+#: (a new one replaces it), so the row is read once; whether it is still live is checked in the
+#: commit transaction.
+KNOWN = web.AppKey("ingress_connections", dict[str, Connection])
 #: Each known connection's adapter configuration, parsed from its settings once (same reasoning).
 CONFIGS = web.AppKey("ingress_configs", dict[int, Any])
 
 
 def _refuse(stats: IngressStats, channel: str, code: str, message: str, status: int) -> RequestError:
     stats.drop(channel, code)
+    stats.refused[(channel, code)] += 1
     log.warning("ingress %s refused (%s): %s", channel, status, message)
     return RequestError(code, message, status=status)
 
 
 async def _connection(request: web.Request, channel: str) -> Connection:
+    """The live connection the URL's token names, called from an allowed address; else 404/403."""
     stats = request.app[INGRESS_STATS]
     raw = request.match_info["connection"]
     known = request.app[KNOWN]
-    found = known.get(int(raw)) if raw.isdigit() else None
-    if found is None and raw.isdigit():
+    found = known.get(raw)
+    if found is None and token_shaped(raw):
         async with request.app[HUB_KEY].uow() as uow:
-            found = await uow.connections.get(int(raw))
+            found = await uow.connections.by_callback_token(raw)
         if found is not None and found.deleted_at is None:
-            known[found.id] = found
+            known[raw] = found
     if found is None or found.deleted_at is not None or found.channel != channel:
-        raise _refuse(stats, channel, "unknown_connection", f"no {channel} connection {raw}", 404)
+        # the token is a secret: never echoed, never logged
+        raise _refuse(stats, channel, "unknown_connection", f"no {channel} connection at this URL", 404)
+    if found.ip_allowlist:
+        trusted = request.app[HUB_KEY].config.server.trusted_proxies
+        ip = client_ip(request.remote, request.headers.get("X-Forwarded-For"), trusted)
+        if not allowed(ip, found.ip_allowlist):
+            message = f"connection {found.id} takes callbacks only from its allow-list, not {ip}"
+            raise _refuse(stats, channel, "ip_not_allowed", message, 403)
     return found
+
+
+def _usable(stats: IngressStats, channel: str, events: list[AnyEvent], skipped: int) -> list[AnyEvent]:
+    """The events worth committing; a body that carried items but no usable one is refused (400)."""
+    kept, unstorable = storable_events(events)
+    skipped += unstorable
+    if skipped and not kept:
+        raise _refuse(stats, channel, "malformed", "no usable item in the body", 400)
+    stats.drop(channel, "malformed_item", skipped)
+    return kept
 
 
 def _parsed(request: web.Request, connection: Connection, parse: Callable[[Connection], T]) -> T:
@@ -89,7 +123,7 @@ async def _commit(request: web.Request, connection: Connection, events: Sequence
     try:
         await commit_events(hub.ingest, hub.uow, connection.id, events, hub.clock.now())
     except ConnectionGone as e:
-        request.app[KNOWN].pop(connection.id, None)
+        request.app[KNOWN].pop(connection.callback_token, None)
         request.app[CONFIGS].pop(connection.id, None)
         channel, stats = connection.channel, request.app[INGRESS_STATS]
         message = f"no {channel} connection {connection.id}"
@@ -110,8 +144,7 @@ async def vk_callback(request: web.Request) -> web.Response:
     if isinstance(result, VkRejection):
         code = "forbidden" if result.status == 403 else "malformed"
         raise _refuse(stats, "vk", code, result.reason, result.status)
-    stats.drop("vk", "malformed_item", result.skipped)
-    await _commit(request, connection, result.events)
+    await _commit(request, connection, _usable(stats, "vk", result.events, result.skipped))
     return web.Response(text="ok")
 
 
@@ -124,8 +157,7 @@ async def ok_webhook(request: web.Request) -> web.Response:
     stats = request.app[INGRESS_STATS]
     if isinstance(result, OkRejection):
         raise _refuse(stats, "ok", "malformed", result.reason, result.status)
-    stats.drop("ok", "malformed_item", result.skipped)
-    await _commit(request, connection, result.events)
+    await _commit(request, connection, _usable(stats, "ok", list(result.events), result.skipped))
     return web.json_response({"ok": True})
 
 
@@ -140,8 +172,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     if isinstance(result, TelegramRejection):
         code = "forbidden" if result.status == 403 else "malformed"
         raise _refuse(stats, "telegram", code, result.reason, result.status)
-    stats.drop("telegram", "malformed_item", result.skipped)
-    await _commit(request, connection, result.events)
+    await _commit(request, connection, _usable(stats, "telegram", result.events, result.skipped))
     return web.json_response({"ok": True})
 
 
@@ -151,6 +182,13 @@ async def sms_callback(request: web.Request) -> web.Response:
     stats = request.app[INGRESS_STATS]
     if connection.settings.get("kind") == "smpp":
         raise _refuse(stats, "sms", "unknown_connection", "an SMPP route takes no HTTP callbacks", 404)
+    refusal = sms_refusal(request.headers, connection.settings)
+    if refusal is not None:
+        error = _refuse(stats, "sms", "unauthorized", refusal, 401)
+        answer = error_response(error)
+        if connection.settings.get("callback_user"):
+            answer.headers["WWW-Authenticate"] = 'Basic realm="notifyhub callbacks", charset="UTF-8"'
+        return answer
     from bots.sms import parse_sms_callback
 
     result = parse_sms_callback(
@@ -158,9 +196,10 @@ async def sms_callback(request: web.Request) -> web.Response:
     )
     if result.rejected:
         raise _refuse(stats, "sms", "malformed", result.rejected, 400)
-    stats.drop("sms", "malformed_item", result.skipped)
-    await _commit(request, connection, result.events)
-    return web.json_response({"accepted": len(result.events), "skipped": result.skipped})
+    events = _usable(stats, "sms", list(result.events), result.skipped)
+    await _commit(request, connection, events)
+    skipped = result.skipped + len(result.events) - len(events)
+    return web.json_response({"accepted": len(events), "skipped": skipped})
 
 
 def setup_ingress(app: web.Application) -> None:

@@ -6,12 +6,18 @@ identity's `allowed` flag; the long-poll cursor is saved in the same transaction
 crash at any point either keeps the batch and its cursor or neither (then the batch is read
 again; applying it twice changes nothing: replies are unique by platform message id, receipts
 and permission flags are idempotent).
+
+Platforms (and whoever posts in their name) may send texts PostgreSQL cannot store: a NUL, or a
+lone UTF-16 surrogate (`"\\ud800"` is valid JSON). `storable_events` removes the one and replaces
+the other with U+FFFD, and drops events whose ids do not fit their columns, before any commit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bots.base import ChannelEvent
 from bots.events import AnyEvent, PermissionEvent
@@ -19,6 +25,48 @@ from hub.conversations.ingest import EventIngest
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.receive")
+#: Longest platform id (sender, message id) the tables hold; a phone is at most 20 characters.
+MAX_ID, MAX_PHONE = 64, 20
+
+
+def storable_text(text: str) -> str:
+    """`text` without NUL characters and with lone surrogates replaced (U+FFFD)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a surrogate pair written as two code points is joined, a lone one replaced
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def storable_events(events: Sequence[AnyEvent]) -> tuple[list[AnyEvent], int]:
+    """The events cleaned for storage, and how many were dropped for ids too long to store."""
+    kept: list[AnyEvent] = []
+    for event in events:
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(event):
+            value = getattr(event, f.name)
+            if isinstance(value, str) and (cleaned := storable_text(value)) != value:
+                changes[f.name] = cleaned
+        if changes:
+            event = dataclasses.replace(event, **changes)
+        if _fits(event):
+            kept.append(event)
+    if len(kept) != len(events):
+        log.warning("dropped %d events whose ids are too long to store", len(events) - len(kept))
+    return kept, len(events) - len(kept)
+
+
+def _fits(event: AnyEvent) -> bool:
+    sender = getattr(event, "sender", "")
+    longest = MAX_PHONE if event.channel == "sms" else MAX_ID
+    phone = getattr(event, "phone", None)
+    return (
+        len(event.external_id) <= MAX_ID
+        and len(sender) <= longest
+        and (phone is None or len(phone) <= MAX_PHONE)
+    )
 
 
 async def commit_events(
@@ -31,6 +79,7 @@ async def commit_events(
     cursor: str | None = None,
 ) -> None:
     """Make one batch from one connection durable; returns only after everything is committed."""
+    events, _ = storable_events(events)
     permissions = [e for e in events if isinstance(e, PermissionEvent)]
     others: list[ChannelEvent] = [e for e in events if not isinstance(e, PermissionEvent)]
 

@@ -47,6 +47,12 @@ class ConnectionRepo:
         found = await self._session.get(Connection, connection_id)
         return self._opened(found) if found is not None else None
 
+    async def by_callback_token(self, token: str) -> Connection | None:
+        """The connection whose callback URL ends in `token` (removed or not)."""
+        stmt = select(Connection).where(Connection.callback_token == token)
+        found = (await self._session.execute(stmt)).scalar_one_or_none()
+        return self._opened(found) if found is not None else None
+
     def _opened(self, connection: Connection) -> Connection:
         opened = box_of(self._session.info).open_settings(connection.settings)
         set_committed_value(connection, "settings", opened)

@@ -196,6 +196,20 @@ class NotificationRepo:
             (await self._session.execute(select(func.count()).select_from(PendingReceipt))).scalar_one()
         )
 
+    async def parked_by_connection(self, connection_ids: Iterable[int]) -> dict[int, int]:
+        """How many receipts each of these connections has parked (connections with none are absent)."""
+        from sqlalchemy import func
+
+        wanted = list(connection_ids)
+        if not wanted:
+            return {}
+        stmt = (
+            select(PendingReceipt.connection_id, func.count())
+            .where(any_of(self._session, PendingReceipt.connection_id, wanted))
+            .group_by(PendingReceipt.connection_id)
+        )
+        return {int(c): int(n) for c, n in (await self._session.execute(stmt)).all() if c is not None}
+
     async def take_receipts(self, keys: Iterable[tuple[str, str]]) -> list[PendingReceipt]:
         """Remove and return parked receipts for these (channel, external id) pairs."""
         wanted = set(keys)

@@ -63,7 +63,8 @@ def test_cli_add_list_remove_without_showing_secrets(db_url: str, tmp_path: Path
     assert vk["id"] > 0 and vk["channel"] == "vk" and vk["mode"] == "callback"
     assert vk["settings"]["token"] == "****6789" and vk["settings"]["secret"] == "****"
     assert vk["settings"]["api_base_url"] == "https://api.vk.com/method"
-    assert vk["endpoint"] == f"/channels/vk/{vk['id']}"
+    assert vk["endpoint"] == vk["callback_url"] and vk["endpoint"].startswith("/channels/vk/")
+    assert len(vk["endpoint"].rsplit("/", 1)[1]) == 32  # the random callback token, not the id
     smpp = json.loads(
         run(
             "connections",

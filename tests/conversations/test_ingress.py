@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.channels.connections import add_connection
+from hub.channels.connections import add_connection, callback_path
 from hub.conversations.ingress import INGRESS_STATS
 from storage.models import Connection, InboundMessage, PendingReceipt
 from tests.fakes.telegram_api import text_update
@@ -30,7 +30,7 @@ class Env:
         self.hub, self.api, self.conns = hub, api, conns
 
     def url(self, channel: str) -> str:
-        return f"/channels/{channel}/{self.conns[channel].id}"
+        return callback_path(self.conns[channel])
 
     def drops(self, channel: str, reason: str) -> int:
         return self.api.app[INGRESS_STATS].drops[(channel, reason)]

@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub.api.app import create_app
 from hub.bootstrap import Hub
+from hub.channels.connections import callback_path
 from tests.fakes.clock import FakeClock
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
@@ -95,7 +96,7 @@ async def flow(hub: Hub, clock: FakeClock, aiohttp_client: MakeClient, aiohttp_s
 async def test_vk_opt_out_confirmed_and_agent_answer(flow: Flow, fakes: Fakes) -> None:
     vk = fakes[0]
     await flow.setup(fakes, flow.hook_url, vk="2001")  # type: ignore[attr-defined]
-    url = str(flow.api.make_url(f"/channels/vk/{flow.conns['vk'].id}"))
+    url = str(flow.api.make_url(callback_path(flow.conns["vk"])))
     reply = message_new("m1", from_id=2001, text="СТОП", message_id=900)
     reply["object"]["message"]["date"] = int(flow.clock.now())  # written now (activity counts from it)
     for _ in range(2):  # VK retries a callback: stored once, acted on once
@@ -119,7 +120,7 @@ async def test_telegram_question_reaches_agent_and_answer_goes_back(flow: Flow, 
     update = {"update_id": 10, **text_update(3003, "а когда привезут?", message_id=7)}
     update["message"]["date"] = int(flow.clock.now())
     resp = await flow.api.post(
-        f"/channels/telegram/{flow.conns['telegram'].id}",
+        callback_path(flow.conns["telegram"]),
         json=update,
         headers={"X-Telegram-Bot-Api-Secret-Token": "tg-secret"},
     )
@@ -137,7 +138,7 @@ async def test_sms_rating_recorded_and_agent_answer_by_sms(flow: Flow, fakes: Fa
     gw = fakes[2]
     note_id = await flow.setup(fakes, flow.hook_url)  # type: ignore[attr-defined]
     mo = {"id": "mo-1", "from": PHONE.lstrip("+"), "text": "5, всё отлично"}
-    resp = await flow.api.post(f"/channels/sms/{flow.conns['sms'].id}", json=[mo])
+    resp = await flow.api.post(callback_path(flow.conns["sms"]), json=[mo])
     assert resp.status == 200, await resp.text()
     await flow.webhooks()
     [received] = [r for r in flow.receiver.got if r.type == "reply.received"]

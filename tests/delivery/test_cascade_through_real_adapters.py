@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from hub.api.app import create_app
 from hub.bootstrap import Hub
+from hub.channels.connections import callback_path
 from hub.channels.readers import run_connections
 from hub.delivery.views import notification_view
 from tests.fakes.clock import FakeClock
@@ -85,12 +86,10 @@ async def test_demo_flow_through_real_adapters(
         await until(lambda: _is(leg(ANNA, 0), "read"), "Anna's VK leg read via long poll")
 
         [boris_sms] = gw.sent
-        resp = await api.post(
-            f"/channels/sms/{conns['sms'].id}", json={"id": boris_sms.id, "status": "DELIVRD"}
-        )
+        resp = await api.post(callback_path(conns["sms"]), json={"id": boris_sms.id, "status": "DELIVRD"})
         assert resp.status == 200, await resp.text()
 
-        url = str(api.make_url(f"/channels/vk/{conns['vk'].id}"))
+        url = str(api.make_url(callback_path(conns["vk"])))
         reply = message_new("m1", from_id=2001, text="5, всё отлично", message_id=900)
         for _ in range(2):  # VK retries a callback it did not see `ok` for: stored once
             assert await send_callback(url, reply, secret="vk-callback-secret") == (200, "ok")

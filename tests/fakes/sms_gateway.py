@@ -1,14 +1,19 @@
 """A fake HTTP SMS gateway: POST /send with a JSON or form body, deduplicated by client_id.
 
-Can fail with a status, or hang (never answer, never send) to exercise route timeouts.
+Can fail with a status, or hang (never answer, never send) to exercise route timeouts. `report`
+posts a delivery report or an incoming message to the hub's callback URL the way a gateway does,
+with the HTTP Basic credentials set in its dashboard (`callback_auth`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes.server import FakeServer
@@ -36,7 +41,15 @@ class FakeSmsGateway(FakeServer):
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.failures: deque[int] = deque()
         self.hang = False
+        #: (user, password) sent with callbacks, as configured in the gateway's dashboard.
+        self.callback_auth: tuple[str, str] | None = None
         self.app.router.add_post("/send", self._send)
+
+    async def report(self, url: str, body: Any) -> tuple[int, str]:
+        """POST one callback body (a report, a reply, or a list of them) to `url`; returns (status, body)."""
+        headers = basic_auth(*self.callback_auth) if self.callback_auth else {}
+        async with aiohttp.ClientSession() as session, session.post(url, json=body, headers=headers) as resp:
+            return resp.status, await resp.text()
 
     def fail_next(self, status: int, times: int = 1) -> None:
         """The next `times` sends answer HTTP `status` without sending."""
@@ -67,3 +80,9 @@ class FakeSmsGateway(FakeServer):
         )
         self.sent.append(sms)
         return web.json_response({"id": sms.id, "status": "queued"})
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    """The `Authorization: Basic ...` header for these credentials."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}

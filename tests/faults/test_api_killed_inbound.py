@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from benchmarks.inbound import SECRET, update
 from benchmarks.live import free_port, wait_ready
 from hub.bootstrap import build_hub
-from hub.channels.connections import add_connection
+from hub.channels.connections import add_connection, callback_path
 from tests.conftest import make_config
 from tests.faults.accounting import eventually, hub_process, inbound, reap, twice
 from tests.faults.conftest import RecordFault
@@ -92,7 +92,7 @@ async def test_api_killed_mid_ingress_keeps_every_answered_reply_once(
         async with aiohttp.ClientSession(headers=auth) as s, s.post(f"{base}/v1/webhooks", json=body) as resp:
             receiver.secret = (await resp.json())["secret"]
 
-        url = f"{base}/channels/vk/{connection.id}"
+        url = f"{base}{callback_path(connection)}"
         numbers = [_reply(k) for k in range(REPLIES)]
         answered: list[int] = []
         enough = asyncio.Event()

@@ -38,7 +38,7 @@ def _reply(customer: int, message: int) -> int:
 
 
 async def _post_replies(
-    api: TestClient, connection: int, messages: range, first_answered: asyncio.Event
+    api: TestClient, connection: str, messages: range, first_answered: asyncio.Event
 ) -> None:
     """Each customer writes `messages` in order (customers concurrently); each must get 200."""
 
@@ -80,10 +80,11 @@ async def test_receiver_down_then_back_with_replies_in_flight(
     assert sender is not None
     running = asyncio.create_task(sender.run(stop, idle=0.02))
     try:
-        await _post_replies(api, connection.id, range(3), asyncio.Event())
+        await _post_replies(api, connection.callback_token, range(3), asyncio.Event())
         await eventually(lambda: _heads_refused(hub, clock, 3), "each thread's first webhook refused 3 times")
         answered = asyncio.Event()
-        posting = asyncio.create_task(_post_replies(api, connection.id, range(3, MESSAGES), answered))
+        token = connection.callback_token
+        posting = asyncio.create_task(_post_replies(api, token, range(3, MESSAGES), answered))
         await answered.wait()
         receiver.up = True  # back while replies are still arriving
         await eventually(lambda: _all_delivered(hub, clock, posting), "every webhook delivered", 120)

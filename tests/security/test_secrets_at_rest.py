@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from bots.base import InboundMessage
 from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
-from hub.channels.connections import add_connection
+from hub.channels.connections import add_connection, callback_path
 from hub.cli.main import app
 from hub.config import Config, load_config
 from hub.security.secrets import box_for, reseal_stored
@@ -126,10 +126,10 @@ async def test_connection_secrets_are_sealed_and_still_used(
         assert raw.count(PREFIX) == 3 and "a1b2c3d4" in raw  # the confirmation string is not a secret
         # verifies VK callbacks with the secret ...
         body = {"type": "confirmation", "group_id": 1}
-        assert await (await api.post(f"/channels/vk/{made.id}", json=body)).text() == "a1b2c3d4"
+        assert await (await api.post(callback_path(made), json=body)).text() == "a1b2c3d4"
         event = message_new("e1", from_id=2001, text="hi", message_id=5)
-        assert (await api.post(f"/channels/vk/{made.id}", json={**event, "secret": "wrong"})).status == 403
-        right = await api.post(f"/channels/vk/{made.id}", json={**event, "secret": CALLBACK_SECRET})
+        assert (await api.post(callback_path(made), json={**event, "secret": "wrong"})).status == 403
+        right = await api.post(callback_path(made), json={**event, "secret": CALLBACK_SECRET})
         assert await right.text() == "ok"
         # ... and sends SMS with the gateway token (the fake answers 401 to any other)
         template = await approved_template(hub, client.id)
@@ -179,7 +179,7 @@ async def test_webhook_secret_is_sealed_and_signatures_verify(
 async def test_legacy_rows_read_then_encrypt_secrets_seals_them(hub: Hub) -> None:
     _, client = await new_client(hub)
     vk = {"group_id": 7, "token": VK_TOKEN}
-    made = await add_connection(hub.uow(), client.id, "vk", vk, hub.clock.now(), mode="callback")
+    made = await add_connection(hub.uow(), client.id, "vk", vk, hub.clock.now(), mode="longpoll")
     async with hub.engine.begin() as conn:  # as a database written before encryption holds it
         await conn.execute(
             text("UPDATE connections SET settings = :s WHERE id = :id"),

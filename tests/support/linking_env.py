@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bots.base import BaseChannel, OutboundMessage, SendResult
 from hub.bootstrap import Hub
-from hub.channels.connections import add_connection
+from hub.channels.connections import add_connection, callback_path
 from hub.ids import new_id
 from storage.models import Connection, WebhookDelivery, WebhookEndpoint
 from tests.fakes.clock import FakeClock
@@ -75,7 +75,7 @@ class Env:
         update = {**message_new(f"e{next(_ids)}", from_id=user, text=text, message_id=next(_ids), ref=ref)}
         update["group_id"] = 77
         update["object"]["message"]["date"] = int(self.clock.now())
-        resp = await self.api.post(f"/channels/vk/{self.conns['vk'].id}", json={**update, "secret": "right"})
+        resp = await self.api.post(callback_path(self.conns["vk"]), json={**update, "secret": "right"})
         assert resp.status == 200, await resp.text()
 
     async def tg_writes(self, chat: int, text: str, contact: dict[str, Any] | None = None) -> None:
@@ -83,9 +83,7 @@ class Env:
         update = {"update_id": next(_ids), **text_update(chat, text, message_id=next(_ids), contact=contact)}
         update["message"]["date"] = int(self.clock.now())
         headers = {"X-Telegram-Bot-Api-Secret-Token": "tg-right"}
-        resp = await self.api.post(
-            f"/channels/telegram/{self.conns['telegram'].id}", json=update, headers=headers
-        )
+        resp = await self.api.post(callback_path(self.conns["telegram"]), json=update, headers=headers)
         assert resp.status == 200, await resp.text()
 
     async def contact(self, phone: str, key: str | None = None) -> dict[str, Any]:
