@@ -171,9 +171,12 @@ class AgentIn(_Body):
 
 
 class RotateIn(_Body):
-    """A key rotation: how long the old key keeps working (the configured default when omitted)."""
+    """A key rotation: how long the old key keeps working (the configured default when omitted).
 
-    overlap_hours: Annotated[float | None, Field(strict=False)] = Field(default=None, ge=0, le=720)
+    A JSON number 0..720 only: `false`, `"24"`, negatives, NaN and more than 30 days are refused (422).
+    """
+
+    overlap_hours: float | None = Field(default=None, ge=0, le=720, allow_inf_nan=False)
 
 
 class RateLimitIn(_Body):

@@ -101,7 +101,7 @@ async def test_every_listed_action_is_audited_with_actor_and_address(
 
     rotation = await ok(await api.post("/v1/keys/rotate", json={"overlap_hours": 1}, headers=auth(key)), 201)
     secrets.append(rotation["api_key"])
-    await ok(await api.delete(f"/v1/keys/{rotation['key']['id']}", headers=auth(key)))
+    await ok(await api.delete(f"/v1/keys/{rotation['old_key']['id']}", headers=auth(rotation["api_key"])))
 
     entries = await audit_of(api, ADMIN, client_id=client_id, limit="200")
     by_action = {e["action"]: e for e in entries}
