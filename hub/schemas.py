@@ -179,6 +179,15 @@ class RotateIn(_Body):
     overlap_hours: float | None = Field(default=None, ge=0, le=720, allow_inf_nan=False)
 
 
+class WebhookRotateIn(_Body):
+    """A signing-secret rotation: how long the old secret keeps signing beside the new one.
+
+    Hours as a JSON number 0..720 (`webhooks.secret_overlap_hours`, 24, when omitted; 0: at once).
+    """
+
+    overlap_hours: float | None = Field(default=None, ge=0, le=720, allow_inf_nan=False)
+
+
 class RateLimitIn(_Body):
     """A client's own API rate limit."""
 
