@@ -26,6 +26,7 @@ from storage.repos.notifications import NotificationRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.sandbox import SandboxRepo
+from storage.repos.sessions import WebSessionRepo
 from storage.repos.templates import TemplateRepo
 from storage.repos.threads import ThreadRepo
 from storage.repos.webhooks import DeliveryHandoff, WebhookRepo
@@ -47,6 +48,7 @@ class UnitOfWork:
     webhooks: WebhookRepo
     audit: AuditRepo
     links: LinkRepo
+    web_sessions: WebSessionRepo
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepo(session)
         self.audit = AuditRepo(session)
         self.links = LinkRepo(session)
+        self.web_sessions = WebSessionRepo(session)
         return self
 
     async def __aexit__(
