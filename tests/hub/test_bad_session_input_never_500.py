@@ -76,3 +76,20 @@ async def test_a_bad_sign_in_csrf_gets_403(api: TestClient, token: str) -> None:
             "/inbox/login", data={"key": "admin-secret", "csrf": "x"}, headers=headers, allow_redirects=False
         )
         assert resp.status == 403, await resp.text()
+
+
+@pytest.mark.parametrize("body", [b"key=\xff\xfe&csrf=\xff", b"csrf=\xc3\x28", b"\xff" * 64])
+async def test_form_bodies_of_any_bytes_get_403(api: TestClient, body: bytes) -> None:  # type: ignore[type-arg]
+    cookie = await sign_in(api, "admin-secret")
+    for path, cookies in (("/inbox/login", "nh_login_csrf=x"), ("/inbox/logout", f"nh_session={cookie}")):
+        reader, writer = await asyncio.open_connection(api.host, api.port)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookies}\r\nConnection: close\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        writer.write(head.encode() + body)
+        status_line = await reader.readline()
+        writer.close()
+        await writer.wait_closed()
+        assert status_line.split()[1] == b"403", (path, status_line)
+    assert (await visit(api, cookie, "/inbox/console")).status == 200
