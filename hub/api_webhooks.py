@@ -136,6 +136,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
 
 async def rotate_webhook(request: web.Request) -> web.Response:
     """A new signing secret; the old one keeps signing beside it for the overlap (`overlap_hours`)."""
+    await _client_id(request)  # 401/403 before the body is looked at
     body = parse(WebhookRotateIn, await _json(request) if await request.read() else {})
     hub = request.app[HUB]
     hours = hub.config.webhooks.secret_overlap_hours if body.overlap_hours is None else body.overlap_hours

@@ -156,7 +156,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     if same_token(hub.config.admin_token, key):
         fingerprint = admin_fingerprint(hub.config.admin_token, request.app[SECRET])
         row, token = new_session("operator", None, "operator", now, minutes, admin_fingerprint=fingerprint)
-    elif key.isascii():  # API keys are ASCII; anything else matches none
+    elif key and key.isascii():  # API keys are ASCII; anything else matches none
         async with hub.uow() as uow:
             found = await uow.clients.principal(hash_key(key), now)
         if found is not None and not allowed(caller_ip(request), found[0].ip_allowlist):
