@@ -143,6 +143,8 @@ class WebhooksConfig(_Frozen):
     allowed_hosts: tuple[str, ...] = ()
     #: Refuse plain http (payloads carry customers' messages).
     require_https: bool = True
+    #: After a secret rotation the old secret signs too (two signatures) for this long, unless it says.
+    secret_overlap_hours: float = Field(24.0, ge=0, le=24 * 30)
 
     @field_validator("allowed_networks", "allowed_hosts", mode="before")
     @classmethod

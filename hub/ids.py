@@ -16,5 +16,8 @@ def new_api_key() -> str:
 
 
 def hash_key(key: str) -> str:
-    """The stored form of an API key (keys are high-entropy, so a plain SHA-256 suffices)."""
-    return hashlib.sha256(key.encode()).hexdigest()
+    """The stored form of an API key (keys are high-entropy, so a plain SHA-256 suffices).
+
+    Any text hashes, even undecodable header bytes (lone surrogates): such a key matches none.
+    """
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -54,6 +54,25 @@ class ApiKey(Base):
     expires_at: Mapped[float | None] = mapped_column(default=None)
 
 
+class WebSession(Base):
+    """A signed-in web inbox session: the cookie carries its signed token; signing out deletes the row."""
+
+    __tablename__ = "web_sessions"
+    #: SHA-256 of the session token (the token itself lives only in the cookie).
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: `agent`, `client` or `operator`.
+    role: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), default=None)
+    #: The API key signed in with (None for the operator): the session lasts only while the key does.
+    key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    name: Mapped[str] = mapped_column(String(200))
+    csrf: Mapped[str] = mapped_column(String(64))
+    #: Operator sessions: a keyed fingerprint of the admin token signed in with (a new token ends them).
+    admin_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[float]
+    expires_at: Mapped[float] = mapped_column(index=True)
+
+
 class Template(Base):
     """A message template with its moderation state."""
 
@@ -273,6 +292,9 @@ class WebhookEndpoint(Base):
     events: Mapped[list[Any]] = mapped_column(JSON, default=list)
     #: `whsec_` + base64 of the key; never logged, shown only at creation and rotation.
     secret: Mapped[str] = mapped_column(String(200))
+    #: The secret before the last rotation: deliveries carry its signature too until `previous_until`.
+    previous_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    previous_until: Mapped[float | None] = mapped_column(default=None)
     created_at: Mapped[float]
     deleted_at: Mapped[float | None] = mapped_column(default=None)
 

@@ -27,6 +27,7 @@ from storage.repos.notifications import NotificationRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.sandbox import SandboxRepo
+from storage.repos.sessions import WebSessionRepo
 from storage.repos.templates import TemplateRepo
 from storage.repos.threads import ThreadRepo
 from storage.repos.webhooks import DeliveryHandoff, WebhookRepo
@@ -49,6 +50,7 @@ class UnitOfWork:
     audit: AuditRepo
     links: LinkRepo
     campaigns: CampaignRepo
+    web_sessions: WebSessionRepo
 
     def __init__(
         self,
@@ -85,6 +87,7 @@ class UnitOfWork:
         self.audit = AuditRepo(session)
         self.links = LinkRepo(session)
         self.campaigns = CampaignRepo(session)
+        self.web_sessions = WebSessionRepo(session)
         return self
 
     async def __aexit__(

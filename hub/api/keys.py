@@ -24,6 +24,7 @@ from hub.security.keys import (
     find_client,
     issue_key,
     list_keys,
+    require_current,
     revoke_key,
     rotate_key,
     set_access,
@@ -31,8 +32,11 @@ from hub.security.keys import (
 from storage.repos.audit import AuditFilter
 
 
-def _caller(request: web.Request, *, client_only: bool = True) -> Caller:
-    """The client key behind the request (the guard resolved it), or 401/403."""
+def _caller(request: web.Request, *, client_only: bool = True, manage: bool = False) -> Caller:
+    """The client key behind the request (the guard resolved it), or 401/403.
+
+    With `manage`, the key must be current: a rotated-away key gets 403 `key_rotated_away`.
+    """
     caller: Caller | None = request.get(CALLER)
     if caller is None:
         raise RequestError(
@@ -40,6 +44,8 @@ def _caller(request: web.Request, *, client_only: bool = True) -> Caller:
         )
     if client_only and caller.key.role != "client":
         raise RequestError("forbidden", "this needs the client's API key, not an agent key", status=403)
+    if manage:
+        require_current(caller.key)
     return caller
 
 
@@ -65,7 +71,7 @@ async def get_keys(request: web.Request) -> web.Response:
 
 async def post_rotate(request: web.Request) -> web.Response:
     """Replace the calling key: the new key is shown once; the old one works until it expires."""
-    caller = _caller(request)
+    caller = _caller(request, manage=True)
     body = parse(RotateIn, await _optional_json(request))
     hub = request.app[HUB]
     actor = key_actor(request, caller)
@@ -76,8 +82,8 @@ async def post_rotate(request: web.Request) -> web.Response:
 
 
 async def delete_key(request: web.Request) -> web.Response:
-    """Revoke one of the client's keys at once."""
-    caller = _caller(request)
+    """Revoke one of the client's keys at once (a rotated-away key may not: 403)."""
+    caller = _caller(request, manage=True)
     hub = request.app[HUB]
     key_id = request.match_info["id"]
     view = await revoke_key(hub.uow(), key_id, key_actor(request, caller), hub.clock.now(), caller.client.id)

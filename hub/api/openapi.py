@@ -26,6 +26,7 @@ from hub.api.schemas import (
     SandboxInboundIn,
     TemplateIn,
     WebhookIn,
+    WebhookRotateIn,
 )
 
 _ERROR = {
@@ -101,6 +102,7 @@ def openapi_document() -> dict[str, Any]:
         ReplayIn,
         AgentIn,
         RotateIn,
+        WebhookRotateIn,
         AccessIn,
         KeyIn,
         LinksIn,
@@ -210,9 +212,7 @@ def _two_way_paths() -> dict[str, Any]:
             "get": _with(_op("One webhook endpoint", 200, None, 403, 404), _ID),
             "delete": _with(_op("Delete a webhook endpoint", 204, None, 403, 404), _ID),
         },
-        "/v1/webhooks/{id}/rotate": {
-            "post": _with(_op("Rotate the signing secret", 200, None, 403, 404), _ID)
-        },
+        "/v1/webhooks/{id}/rotate": {"post": _with(_webhook_rotate(), _ID)},
         "/v1/webhooks/deliveries": {
             "get": _with(
                 _op("Delivery log, newest first", 200, None, 403, 422),
@@ -261,6 +261,14 @@ def _directory_paths() -> dict[str, Any]:
             )
         },
     }
+
+
+def _webhook_rotate() -> dict[str, Any]:
+    """A new signing secret; the old one signs too (a second `v1,` signature) for `overlap_hours`."""
+    summary = "Rotate the signing secret; the old one also signs deliveries for `overlap_hours` (24)"
+    rotate = _op(summary, 200, WebhookRotateIn, 403, 404, 413, 422)
+    rotate["requestBody"]["required"] = False
+    return rotate
 
 
 def _security_paths() -> dict[str, Any]:

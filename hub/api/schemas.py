@@ -175,9 +175,21 @@ class AgentIn(_Body):
 
 
 class RotateIn(_Body):
-    """A key rotation: how long the old key keeps working (the configured default when omitted)."""
+    """A key rotation: how long the old key keeps working (the configured default when omitted).
 
-    overlap_hours: Annotated[float | None, Field(strict=False)] = Field(default=None, ge=0, le=720)
+    A JSON number 0..720 only: `false`, `"24"`, negatives, NaN and more than 30 days are refused (422).
+    """
+
+    overlap_hours: float | None = Field(default=None, ge=0, le=720, allow_inf_nan=False)
+
+
+class WebhookRotateIn(_Body):
+    """A signing-secret rotation: how long the old secret keeps signing beside the new one.
+
+    Hours as a JSON number 0..720 (`webhooks.secret_overlap_hours`, 24, when omitted; 0: at once).
+    """
+
+    overlap_hours: float | None = Field(default=None, ge=0, le=720, allow_inf_nan=False)
 
 
 class RateLimitIn(_Body):

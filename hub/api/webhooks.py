@@ -1,22 +1,25 @@
 """HTTP API for client webhooks: endpoints (create, list, delete, rotate), delivery log, replay.
 
-The signing secret appears only in the answers to create and rotate. Client keys only.
+The signing secret appears only in the answers to create and rotate. Client keys only. A rotation
+keeps the old secret signing beside the new one for an overlap (default
+`webhooks.secret_overlap_hours`, 24 h), so the receiver can switch without refusing deliveries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from hub.api.guard import key_actor
 from hub.api.requests import HUB, principal, read_json
-from hub.api.schemas import ReplayIn, WebhookIn, parse
+from hub.api.schemas import ReplayIn, WebhookIn, WebhookRotateIn, parse
 from hub.clock import iso
 from hub.errors import RequestError
 from hub.ids import new_id
 from hub.security import audit
-from hub.webhooks.events import EVENTS, new_secret
+from hub.webhooks.events import EVENTS, new_secret, rotation
 from storage.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -27,10 +30,15 @@ async def _client_id(request: web.Request) -> str:
     return who.client_id
 
 
-def endpoint_view(ep: WebhookEndpoint, secret: bool = False) -> dict[str, Any]:
-    """An endpoint; the secret only when just created or rotated."""
+def endpoint_view(ep: WebhookEndpoint, now: float, secret: bool = False) -> dict[str, Any]:
+    """An endpoint; the secret only when just created or rotated (the previous one never).
+
+    `previous_secret_expires_at`: until when the secret before the last rotation still signs too.
+    """
     view: dict[str, Any] = {"id": ep.id, "url": ep.url, "events": ep.events or list(EVENTS)}
     view["created_at"] = iso(ep.created_at)
+    overlap = ep.previous_until is not None and ep.previous_until > now
+    view["previous_secret_expires_at"] = iso(ep.previous_until) if overlap else None
     if secret:
         view["secret"] = ep.secret
     return view
@@ -77,47 +85,65 @@ async def post_webhook(request: web.Request) -> web.Response:
     async with uow:
         await uow.webhooks.add_endpoint(ep)
         await uow.commit()
-    return web.json_response(endpoint_view(ep, secret=True), status=201)
+    return web.json_response(endpoint_view(ep, hub.clock.now(), secret=True), status=201)
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
     """The client's endpoints (without secrets)."""
     client_id = await _client_id(request)
-    async with request.app[HUB].uow() as uow:
+    hub = request.app[HUB]
+    async with hub.uow() as uow:
         found = await uow.webhooks.endpoints([client_id])
-    return web.json_response({"webhooks": [endpoint_view(e) for e in found]})
+    return web.json_response({"webhooks": [endpoint_view(e, hub.clock.now()) for e in found]})
 
 
-async def _change(request: web.Request, action: str | None = None, **values: Any) -> WebhookEndpoint:
+Change = Callable[[WebhookEndpoint], dict[str, Any]]
+
+
+async def _change(
+    request: web.Request, action: str | None = None, change: Change | None = None, **details: Any
+) -> WebhookEndpoint:
+    """Load the client's endpoint and apply `change` (its new column values), audited as `action`."""
     client_id = await _client_id(request)
     uow, now = request.app[HUB].uow(), request.app[HUB].clock.now()
     if action is not None:  # audited in the change's own transaction
         target = request.match_info["id"]
-        audit.record(uow, key_actor(request), action, now, client_id=client_id, target=target)
+        audit.record(
+            uow, key_actor(request), action, now, client_id=client_id, target=target, details=details or None
+        )
     async with uow:
         ep = await uow.webhooks.endpoint(request.match_info["id"], client_id)
         if ep is None:
             raise RequestError("webhook_not_found", f"no webhook {request.match_info['id']}", status=404)
-        await uow.webhooks.update_endpoint(ep, **values)  # seals a new secret
+        if change is not None:
+            await uow.webhooks.update_endpoint(ep, **change(ep))  # seals new secrets
         await uow.commit()
     return ep
 
 
 async def get_webhook(request: web.Request) -> web.Response:
     """One endpoint (without its secret)."""
-    return web.json_response(endpoint_view(await _change(request)))
+    return web.json_response(endpoint_view(await _change(request), request.app[HUB].clock.now()))
 
 
 async def delete_webhook(request: web.Request) -> web.Response:
     """Remove an endpoint; its pending deliveries die."""
-    await _change(request, "webhook.deleted", deleted_at=request.app[HUB].clock.now())
+    now = request.app[HUB].clock.now()
+    await _change(request, "webhook.deleted", lambda _: {"deleted_at": now})
     return web.Response(status=204)
 
 
 async def rotate_webhook(request: web.Request) -> web.Response:
-    """A new signing secret, effective for every attempt from now on."""
-    rotated = await _change(request, "webhook.rotated", secret=new_secret())
-    return web.json_response(endpoint_view(rotated, secret=True))
+    """A new signing secret; the old one keeps signing beside it for the overlap (`overlap_hours`)."""
+    await _client_id(request)  # 401/403 before the body is looked at
+    body = parse(WebhookRotateIn, await read_json(request) if await request.read() else {})
+    hub = request.app[HUB]
+    hours = hub.config.webhooks.secret_overlap_hours if body.overlap_hours is None else body.overlap_hours
+    now = hub.clock.now()
+    rotated = await _change(
+        request, "webhook.rotated", lambda ep: rotation(ep, now, hours * 3600), overlap_hours=hours
+    )
+    return web.json_response(endpoint_view(rotated, now, secret=True))
 
 
 async def get_deliveries(request: web.Request) -> web.Response:

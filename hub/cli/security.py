@@ -44,6 +44,7 @@ def _entry_line(e: dict[str, Any]) -> str:
 def register(app: typer.Typer, clients_app: typer.Typer) -> None:
     """Attach the commands to the CLI (called once by hub.cli)."""
     from hub.security.keys import (
+        MAX_OVERLAP_HOURS,
         find_client,
         get_access,
         issue_key,
@@ -94,12 +95,15 @@ def register(app: typer.Typer, clients_app: typer.Typer) -> None:
         config_path: Path = ConfigOption,
         as_json: bool = JsonOption,
     ) -> None:
-        """Issue a replacement key (shown once); the old key keeps working for the overlap."""
+        """Issue a replacement key (shown once); the old key keeps working for the overlap.
+
+        A key already rotated away cannot be rotated again: rotate its successor, or revoke it.
+        """
 
         async def _rotate(hub: Any) -> Any:
             hours = hub.config.security.key_overlap_hours if overlap_hours is None else overlap_hours
-            if not 0 <= hours <= 720:
-                raise RequestError("invalid_field", "--overlap-hours: 0 to 720")
+            if not 0 <= hours <= MAX_OVERLAP_HOURS:  # also refuses nan
+                raise RequestError("invalid_field", f"--overlap-hours: 0 to {MAX_OVERLAP_HOURS}")
             return await rotate_key(hub.uow(), key_id, hours * 3600, CLI, hub.clock.now())
 
         made = _do(config_path, _rotate)

@@ -2,6 +2,8 @@
 
 A rotation issues a new key (shown once, stored hashed) and leaves the old one working until
 `now + overlap`, so deployments can switch without downtime; after that the old key answers 401.
+A rotated-away key does ordinary work during its overlap but manages nothing: it cannot rotate
+again (which would mint keys that outlive it) nor revoke its successor (see `require_current`).
 Revocation ends a key at once. Every change is audited in its own transaction.
 """
 
@@ -22,6 +24,8 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.keys")
 PREFIX_CHARS = 10
+#: The longest overlap a rotation may give the old key (30 days).
+MAX_OVERLAP_HOURS = 720
 
 
 def key_prefix(key: str) -> str:
@@ -59,6 +63,22 @@ def key_view(key: ApiKey, now: float) -> dict[str, Any]:
     }
 
 
+def rotated_away(key: ApiKey) -> bool:
+    """True for a key that was rotated: it has an expiry (its overlap) and a successor."""
+    return key.expires_at is not None
+
+
+def require_current(key: ApiKey) -> None:
+    """Refuse key management (rotate, revoke, new keys, access settings) to a rotated-away key: 403."""
+    if rotated_away(key):
+        raise RequestError(
+            "key_rotated_away",
+            f"key {key.id} was rotated away: it serves ordinary requests until it expires "
+            f"({iso(key.expires_at)}), but managing keys needs the current key",
+            status=403,
+        )
+
+
 @dataclass(frozen=True)
 class RotatedKey:
     """The new key (its secret shown only here) and the old key's view with its expiry."""
@@ -88,6 +108,12 @@ async def rotate_key(
     """Issue a key like `key_id` (same client, role, name); the old one lives `overlap_seconds` more."""
     async with uow:
         old = await _live_key(uow, key_id, client_id, now)
+        if rotated_away(old):  # rotating it again would give its holder a key that never expires
+            raise RequestError(
+                "key_already_rotated",
+                f"key {key_id} was already rotated: rotate its successor, or revoke it",
+                status=409,
+            )
         new, secret = new_key(old.client_id, now, old.role, old.name)
         await uow.clients.add_key(new)
         old.expires_at = min(old.expires_at or now + overlap_seconds, now + overlap_seconds)

@@ -1,19 +1,23 @@
 """Handlers of the web inbox: sign-in, the operator's template console, connection health, dashboard.
 
 Every page is rendered on the server with autoescaping (customer texts are hostile input); every
-POST carries the session's CSRF token; the session cookie is HttpOnly, SameSite=Strict, signed and
-expiring; an agent sees only its own client.
+POST carries the session's CSRF token; the session cookie is HttpOnly, SameSite=Strict and signed,
+and names a session row in the database (see `hub.web.session`): signing out deletes the row, so
+a copied cookie dies with it; an operator session ends when the admin token changes, an agent's
+when its key does. A cookie or CSRF field of any bytes gets the sign-in page or 403, never a 500.
+An agent sees only its own client.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import jinja2
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 
 from hub.api.guard import caller_ip, session_actor
 from hub.api.requests import HUB
@@ -25,8 +29,21 @@ from hub.ids import hash_key
 from hub.security import audit
 from hub.security.allowlist import allowed
 from hub.web.rendering import HERE, JINJA, SECURITY_HEADERS, SESSION, render
-from hub.web.session import COOKIE, Role, Session, csrf_ok, new_session, seal, unseal
+from hub.web.session import (
+    COOKIE,
+    Role,
+    Session,
+    admin_fingerprint,
+    csrf_ok,
+    new_session,
+    same_token,
+    seal,
+    session_id,
+    session_of,
+    unseal,
+)
 from hub.web.threads import setup_thread_pages
+from storage.models import WebSession
 
 SECRET = web.AppKey("web_secret", bytes)
 LOGIN_CSRF = "nh_login_csrf"
@@ -47,13 +64,12 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     path = request.path
     if not path.startswith("/inbox") or path.startswith(("/inbox/login", "/inbox/static")):
         return await handler(request)
-    session = unseal(request.cookies.get(COOKIE), request.app[SECRET], _now(request))
-    if session is not None and not await _still_allowed(request, session):
-        session = None
+    token = unseal(request.cookies.get(COOKIE), request.app[SECRET])
+    session = await _live_session(request, token) if token else None
     if session is None:
         raise _redirect("/inbox/login?expired=1" if COOKIE in request.cookies else "/inbox/login")
     if request.method == "POST":
-        form = await request.post()
+        form = await _form(request)
         token = request.headers.get("X-CSRF-Token") or form.get("csrf")
         if not csrf_ok(session, token if isinstance(token, str) else None):
             return render(request, "error.html", status=403, message_key="csrf")
@@ -61,15 +77,37 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     return await handler(request)
 
 
-async def _still_allowed(request: web.Request, session: Session) -> bool:
-    """A client or agent session lasts only while its key is live and the caller's address is allowed."""
-    if session.operator:
-        return True
-    if session.key_id is None:  # a cookie from before sessions named their key: sign in again
-        return False
-    async with request.app[HUB].uow() as uow:
-        found = await uow.clients.principal_by_key_id(session.key_id, _now(request))
-    return found is not None and allowed(caller_ip(request), found[0].ip_allowlist)
+async def _live_session(request: web.Request, token: str) -> Session | None:
+    """The session a cookie's token names, while its row lives and what it was opened with still holds.
+
+    An operator session needs the admin token it signed in with; a client or agent session needs
+    its key live and the caller's address allowed.
+    """
+    hub, now = request.app[HUB], _now(request)
+    async with hub.uow() as uow:
+        row = await uow.web_sessions.live(session_id(token), now)
+        if row is None:
+            return None
+        session = session_of(row)
+        if session.operator:
+            current = admin_fingerprint(hub.config.admin_token, request.app[SECRET])
+            return session if same_token(row.admin_fingerprint, current) else None
+        if session.key_id is None:
+            return None
+        found = await uow.clients.principal_by_key_id(session.key_id, now)
+    return session if found is not None and allowed(caller_ip(request), found[0].ip_allowlist) else None
+
+
+async def _form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form; an empty one when the body is not a form of text (any bytes may arrive)."""
+    try:
+        return await request.post()
+    except ValueError:  # UnicodeDecodeError included
+        return MultiDictProxy(MultiDict())
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 async def login_page(request: web.Request) -> web.Response:
@@ -82,34 +120,38 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.StreamResponse:
     """Exchange an agent key (or the admin token) for a session cookie."""
-    form = await request.post()
-    key = str(form.get("key", "")).strip()
-    if not hmac.compare_digest(str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF, "-")):
+    form = await _form(request)
+    key = (_text(form.get("key")) or "").strip()
+    if not same_token(request.cookies.get(LOGIN_CSRF), _text(form.get("csrf"))):
         return render(request, "error.html", status=403, message_key="csrf")
-    hub = request.app[HUB]
+    hub, now = request.app[HUB], _now(request)
     minutes = hub.config.web.session_minutes
-    session: Session | None = None
-    if hub.config.admin_token and hmac.compare_digest(key.encode(), hub.config.admin_token.encode()):
-        session = new_session("operator", None, "operator", _now(request), minutes)
-    elif key:
+    row: WebSession | None = None
+    if same_token(hub.config.admin_token, key):
+        fingerprint = admin_fingerprint(hub.config.admin_token, request.app[SECRET])
+        row, token = new_session("operator", None, "operator", now, minutes, admin_fingerprint=fingerprint)
+    elif key and key.isascii():  # API keys are ASCII; anything else matches none
         async with hub.uow() as uow:
-            found = await uow.clients.principal(hash_key(key), _now(request))
+            found = await uow.clients.principal(hash_key(key), now)
         if found is not None and not allowed(caller_ip(request), found[0].ip_allowlist):
             return render(request, "error.html", status=403, message="ip_not_allowed: not from this address")
         if found is not None:
             client, api_key = found
             role: Role = "agent" if api_key.role == "agent" else "client"
             name = api_key.name if role == "agent" and api_key.name else client.name
-            session = new_session(role, client.id, name, _now(request), minutes, api_key.id)
-    if session is None:
-        token = secrets.token_urlsafe(16)
-        response = render(request, "login.html", status=401, csrf=token, error=True, expired=False)
-        response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="Strict", path="/inbox/login")
+            row, token = new_session(role, client.id, name, now, minutes, api_key.id)
+    if row is None:
+        csrf = secrets.token_urlsafe(16)
+        response = render(request, "login.html", status=401, csrf=csrf, error=True, expired=False)
+        response.set_cookie(LOGIN_CSRF, csrf, httponly=True, samesite="Strict", path="/inbox/login")
         return response
-    response = _redirect("/inbox/console" if session.operator else "/inbox/threads")
+    async with hub.uow() as uow:
+        await uow.web_sessions.open(row)
+        await uow.commit()
+    response = _redirect("/inbox/console" if row.role == "operator" else "/inbox/threads")
     response.set_cookie(
         COOKIE,
-        seal(session, request.app[SECRET]),
+        seal(token, request.app[SECRET]),
         httponly=True,
         secure=True,
         samesite="Strict",
@@ -121,7 +163,11 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    """Forget the session cookie."""
+    """End the session (every copy of its cookie) and forget the cookie."""
+    session: Session = request[SESSION]
+    async with request.app[HUB].uow() as uow:
+        await uow.web_sessions.end(session.id)
+        await uow.commit()
     response = _redirect("/inbox/login")
     response.del_cookie(COOKIE, path="/inbox")
     raise response

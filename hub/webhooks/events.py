@@ -1,5 +1,8 @@
 """Client webhook events: Standard Webhooks signing and queueing events into the delivery outbox.
 
+A rotated signing secret keeps signing beside the new one for an overlap (`rotation`,
+`signing_secrets`), so receivers can switch secrets without rejecting a delivery.
+
 An event becomes one `webhook_deliveries` row per subscribed endpoint, in the same transaction as
 the change it reports, so an event is never lost nor sent for a change that rolled back.
 Events of one contact (its thread) share an `order_key` and go out in order.
@@ -12,14 +15,14 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
 from hub.api.schemas import EventName
 from hub.clock import iso
 from hub.ids import new_id
-from storage.models import WebhookDelivery
+from storage.models import WebhookDelivery, WebhookEndpoint
 from storage.uow import UnitOfWork
 
 #: Every event a client can subscribe to (the API schema's `EventName`).
@@ -45,14 +48,38 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-    """The three Standard Webhooks headers plus the content type."""
+def headers(secrets: str | Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers plus the content type.
+
+    With several secrets (a rotation's overlap) the signature header carries one `v1,` signature
+    per secret, space-separated, oldest first: a receiver holding any of them accepts it.
+    """
+    keys = [secrets] if isinstance(secrets, str) else secrets
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(sign(key, msg_id, timestamp, body) for key in keys),
         "content-type": "application/json",
     }
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: float) -> list[str]:
+    """The secrets that sign a delivery now: the old one too while its rotation overlap lasts."""
+    previous, until = endpoint.previous_secret, endpoint.previous_until
+    if previous and until is not None and until > now:
+        return [previous, endpoint.secret]
+    return [endpoint.secret]
+
+
+def rotation(endpoint: WebhookEndpoint, now: float, overlap_seconds: float) -> dict[str, Any]:
+    """The endpoint's new column values for a rotation: a fresh secret, the current one kept for the overlap.
+
+    Rotating again during an overlap keeps only the secret being replaced (never more than two).
+    """
+    if overlap_seconds <= 0:
+        return {"secret": new_secret(), "previous_secret": None, "previous_until": None}
+    until = now + overlap_seconds
+    return {"secret": new_secret(), "previous_secret": endpoint.secret, "previous_until": until}
 
 
 def encode(payload: dict[str, Any]) -> bytes:

@@ -219,7 +219,7 @@ class WebhookSender:
             async with self._client().post(
                 endpoint.url,
                 data=payload,
-                headers=webhooks.headers(endpoint.secret, d.id, ts, payload),
+                headers=webhooks.headers(webhooks.signing_secrets(endpoint, ts), d.id, ts, payload),
                 allow_redirects=False,
             ) as answer:
                 status = answer.status

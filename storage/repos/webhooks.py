@@ -57,8 +57,9 @@ class DeliveryHandoff(Protocol):
 class WebhookRepo:
     """Endpoints per client; deliveries leased in order per (endpoint, thread).
 
-    Signing secrets are sealed in the table and opened on the loaded endpoints (without marking
-    them changed); change an endpoint with `update_endpoint`, which seals a new secret.
+    Signing secrets (and a rotation's previous secret) are sealed in the table and opened on the
+    loaded endpoints (without marking them changed); change an endpoint with `update_endpoint`,
+    which seals new secrets.
     """
 
     def __init__(self, session: AsyncSession) -> None:
@@ -80,7 +81,10 @@ class WebhookRepo:
         return self._opened(found)
 
     def _opened(self, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-        set_committed_value(endpoint, "secret", box_of(self._session.info).open(endpoint.secret))
+        box = box_of(self._session.info)
+        set_committed_value(endpoint, "secret", box.open(endpoint.secret))
+        if endpoint.previous_secret:
+            set_committed_value(endpoint, "previous_secret", box.open(endpoint.previous_secret))
         return endpoint
 
     async def update_endpoint(self, endpoint: WebhookEndpoint, **values: Any) -> None:
@@ -88,8 +92,9 @@ class WebhookRepo:
         if not values:
             return
         stored = dict(values)
-        if "secret" in stored:
-            stored["secret"] = box_of(self._session.info).seal(stored["secret"])
+        for column in ("secret", "previous_secret"):
+            if stored.get(column):
+                stored[column] = box_of(self._session.info).seal(stored[column])
         await self._session.execute(
             update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(**stored)
         )
@@ -97,22 +102,25 @@ class WebhookRepo:
             set_committed_value(endpoint, key, value)
 
     async def reseal_secrets(self, dry_run: bool = False) -> tuple[int, int]:
-        """Seal every endpoint's secret with the first key: (rows changed, rows already current)."""
+        """Seal every endpoint's secrets (the previous one too) with the first key.
+
+        Returns (rows changed, rows already current).
+        """
         box = box_of(self._session.info)
         changed = current = 0
-        rows = (await self._session.execute(select(WebhookEndpoint.id, WebhookEndpoint.secret))).all()
-        for endpoint_id, secret in rows:
+        columns = (WebhookEndpoint.id, WebhookEndpoint.secret, WebhookEndpoint.previous_secret)
+        for endpoint_id, *stored in (await self._session.execute(select(*columns))).all():
             try:
-                sealed = box.reseal(secret)
+                sealed = [box.reseal(value) if value else value for value in stored]
             except SecretKeyError as e:
                 raise SecretKeyError(f"webhook {endpoint_id}: {e}") from None
-            if sealed == secret:
+            if sealed == stored:
                 current += 1
                 continue
             changed += 1
             if not dry_run:
                 stmt = update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
-                await self._session.execute(stmt.values(secret=sealed))
+                await self._session.execute(stmt.values(secret=sealed[0], previous_secret=sealed[1]))
         return changed, current
 
     async def endpoints(self, client_ids: Iterable[str]) -> list[WebhookEndpoint]:

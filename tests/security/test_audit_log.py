@@ -12,10 +12,9 @@ from aiohttp.test_utils import TestClient
 from bots.base import InboundMessage
 from hub.api.app import create_app
 from hub.bootstrap import Hub
-from hub.ids import hash_key
 from hub.security.accounts import create_agent
-from hub.web.pages import SECRET
-from hub.web.session import COOKIE, new_session, seal
+from hub.web.session import COOKIE
+from tests.support.inbox_session import csrf_of, sign_in
 from tests.support.real_adapters import link_customer
 from tests.support.scenario import new_client
 
@@ -101,7 +100,7 @@ async def test_every_listed_action_is_audited_with_actor_and_address(
 
     rotation = await ok(await api.post("/v1/keys/rotate", json={"overlap_hours": 1}, headers=auth(key)), 201)
     secrets.append(rotation["api_key"])
-    await ok(await api.delete(f"/v1/keys/{rotation['key']['id']}", headers=auth(key)))
+    await ok(await api.delete(f"/v1/keys/{rotation['old_key']['id']}", headers=auth(rotation["api_key"])))
 
     entries = await audit_of(api, ADMIN, client_id=client_id, limit="200")
     by_action = {e["action"]: e for e in entries}
@@ -170,21 +169,19 @@ async def test_inbox_actions_are_audited_as_the_session(hub: Hub, aiohttp_client
     tpl = await ok(await api.post("/v1/templates", json=body, headers=auth(created.api_key)), 201)
     now = hub.clock.now()
     made = await create_agent(hub.uow(), client.id, "Marina", now)  # no actor: not audited
-    async with hub.uow() as uow:
-        found = await uow.clients.principal(hash_key(made.api_key), now)
-    assert found is not None
-    agent = new_session("agent", client.id, "Marina", now, 60, key_id=found[1].id)
+    agent = await sign_in(api, made.api_key)
     assert await audit_of(api, ADMIN) == []  # nothing audited yet
     [thread] = (await ok(await api.get("/v1/threads", headers=auth(created.api_key))))["threads"]
     thread_id = thread["id"]
-    cookie = {"Cookie": f"{COOKIE}={seal(agent, app[SECRET])}"}
+    cookie = {"Cookie": f"{COOKIE}={agent}"}
+    form = {"csrf": await csrf_of(api, agent)}
     resp = await api.post(
-        f"/inbox/threads/{thread_id}/assign", data={"csrf": agent.csrf}, headers=cookie, allow_redirects=False
+        f"/inbox/threads/{thread_id}/assign", data=form, headers=cookie, allow_redirects=False
     )
     assert resp.status == 303
-    operator = new_session("operator", None, "operator", now, 60)
-    cookie = {"Cookie": f"{COOKIE}={seal(operator, app[SECRET])}"}
-    form = {"csrf": operator.csrf, "status": "rejected", "reason": "реклама"}
+    operator = await sign_in(api, "admin-secret")
+    cookie = {"Cookie": f"{COOKIE}={operator}"}
+    form = {"csrf": await csrf_of(api, operator, "/inbox/console"), "status": "rejected", "reason": "реклама"}
     resp = await api.post(
         f"/inbox/console/templates/{tpl['id']}/decision", data=form, headers=cookie, allow_redirects=False
     )
