@@ -12,21 +12,26 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.guard import key_actor
+from hub.api.guard import CALLER, key_actor
 from hub.api.requests import HUB, principal, read_json
 from hub.api.schemas import ReplayIn, WebhookIn, WebhookRotateIn, parse
 from hub.clock import iso
 from hub.errors import RequestError
 from hub.ids import new_id
 from hub.security import audit
+from hub.security.keys import require_current
 from hub.webhooks.events import EVENTS, new_secret, rotation
 from storage.models import WebhookDelivery, WebhookEndpoint
 
 
-async def _client_id(request: web.Request) -> str:
+async def _client_id(request: web.Request, *, manage: bool = False) -> str:
+    """The client behind a client key; with `manage`, a rotated-away key gets 403 (it sees secrets)."""
     who = await principal(request)
     if who.role != "client":
         raise RequestError("forbidden", "webhooks are managed with the client's API key", status=403)
+    caller = request.get(CALLER)
+    if manage and caller is not None:
+        require_current(caller.key)
     return who.client_id
 
 
@@ -64,7 +69,7 @@ def delivery_view(d: WebhookDelivery) -> dict[str, Any]:
 
 async def post_webhook(request: web.Request) -> web.Response:
     """Register an endpoint; the answer carries its signing secret."""
-    client_id = await _client_id(request)
+    client_id = await _client_id(request, manage=True)
     body = parse(WebhookIn, await read_json(request))
     hub = request.app[HUB]
     if hub.url_guard is not None:  # no loopback, private or link-local receivers unless allowed
@@ -104,7 +109,7 @@ async def _change(
     request: web.Request, action: str | None = None, change: Change | None = None, **details: Any
 ) -> WebhookEndpoint:
     """Load the client's endpoint and apply `change` (its new column values), audited as `action`."""
-    client_id = await _client_id(request)
+    client_id = await _client_id(request, manage=change is not None)
     uow, now = request.app[HUB].uow(), request.app[HUB].clock.now()
     if action is not None:  # audited in the change's own transaction
         target = request.match_info["id"]
@@ -135,7 +140,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
 
 async def rotate_webhook(request: web.Request) -> web.Response:
     """A new signing secret; the old one keeps signing beside it for the overlap (`overlap_hours`)."""
-    await _client_id(request)  # 401/403 before the body is looked at
+    await _client_id(request, manage=True)  # 401/403 before the body is looked at
     body = parse(WebhookRotateIn, await read_json(request) if await request.read() else {})
     hub = request.app[HUB]
     hours = hub.config.webhooks.secret_overlap_hours if body.overlap_hours is None else body.overlap_hours

@@ -122,3 +122,25 @@ async def test_overlap_hours_accepts_integers_fractions_and_null(
         resp = await api.post("/v1/keys/rotate", json={"overlap_hours": overlap}, headers=auth(key))
         assert resp.status == 201, await resp.text()
         key = (await resp.json())["api_key"]
+
+
+async def test_rotated_away_key_cannot_manage_webhooks_whose_secrets_it_would_see(
+    hub: Hub,
+    clock: FakeClock,
+    api: TestClient,  # type: ignore[type-arg]
+) -> None:
+    created, _ = await new_client(hub, "A")
+    old = created.api_key
+    made = await api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=auth(old))
+    assert made.status == 201, await made.text()
+    endpoint = (await made.json())["id"]
+    rotated = await (await api.post("/v1/keys/rotate", json={"overlap_hours": 24}, headers=auth(old))).json()
+    for attempt in (
+        api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/other"}, headers=auth(old)),
+        api.post(f"/v1/webhooks/{endpoint}/rotate", headers=auth(old)),
+        api.delete(f"/v1/webhooks/{endpoint}", headers=auth(old)),
+    ):
+        assert (await error_of(await attempt, 403))["code"] == "key_rotated_away"
+    assert (await api.get("/v1/webhooks", headers=auth(old))).status == 200  # ordinary reading still works
+    fresh = await api.post(f"/v1/webhooks/{endpoint}/rotate", headers=auth(rotated["api_key"]))
+    assert fresh.status == 200, await fresh.text()
