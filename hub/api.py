@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from hub import audit
 from hub.accounts import authenticate, create_client
@@ -20,8 +17,10 @@ from hub.guard import CALLER, admin_actor, guard_middleware
 from hub.moderation import decide, submit, template_view
 from hub.notify import Accepted
 from hub.openapi import openapi_document
+from hub.request_input import check_text, read_json, text_middleware
 from hub.schemas import BatchIn, Decision, NotifyIn, TemplateIn, invalid, parse
 from hub.views import notification_view
+from storage.failures import is_refused_value, is_unavailable
 from storage.models import Client
 
 log = logging.getLogger("notifyhub.api")
@@ -35,6 +34,17 @@ def error_response(error: RequestError) -> web.Response:
     return web.json_response({"error": {"code": error.code, "message": error.message}}, status=error.status)
 
 
+def _http_error(e: web.HTTPException) -> web.Response:
+    """An aiohttp 4xx/5xx as our error body, keeping the headers it must carry (405's `Allow`)."""
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(e.status, "http_error")
+    message = "the request body is over the size limit" if e.status == 413 else e.reason
+    response = error_response(RequestError(code, message, status=e.status))
+    for name in ("Allow", "Retry-After"):
+        if name in e.headers:
+            response.headers[name] = e.headers[name]
+    return response
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes a JSON error body; unexpected ones are logged, not leaked."""
@@ -42,33 +52,33 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except RequestError as e:
         return error_response(e)
-    except web.HTTPRequestEntityTooLarge:
-        return error_response(RequestError("body_too_large", "the request body is over 1 MiB", status=413))
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        code = {404: "not_found", 405: "method_not_allowed"}.get(e.status, "http_error")
-        return error_response(RequestError(code, e.reason, status=e.status))
-    except (SQLAlchemyTimeout, OperationalError, InterfaceError, OSError) as e:
-        # the database is overloaded (no pooled connection came free) or unreachable: try again soon
-        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(e).__name__)
-        message = "the database is busy or unreachable; nothing was changed"
-        busy = error_response(RequestError("unavailable", message, status=503))
-        busy.headers["Retry-After"] = "1"
-        return busy
-    except Exception:
+        return _http_error(e)
+    except Exception as e:
+        if is_unavailable(e):
+            # the database is overloaded (no pooled connection came free), unreachable or stopping
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, type(e).__name__)
+            message = "the database is busy or unreachable; nothing was changed"
+            busy = error_response(RequestError("unavailable", message, status=503))
+            busy.headers["Retry-After"] = "1"
+            return busy
+        if is_refused_value(e):  # a value this request carried that the database cannot hold
+            log.info("database refused a value on %s %s: %s", request.method, request.path, type(e).__name__)
+            message = "a value in this request is out of range or not storable; nothing was changed"
+            return error_response(RequestError("invalid_value", message))
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(RequestError("internal", "internal error; nothing was changed", status=500))
 
 
-async def _json(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise RequestError("malformed_json", f"the body is not valid JSON: {e}", status=400) from e
+async def _json(request: web.Request, *, text_checked: bool = True) -> dict[str, Any]:
+    """The request's JSON object; every string in it checked storable unless the caller checks parts."""
+    body = read_json(await request.read())
     if not isinstance(body, dict):
         raise RequestError("malformed_json", "the body must be a JSON object", status=400)
+    if text_checked:
+        check_text(body)
     return body
 
 
@@ -154,18 +164,28 @@ async def post_notify(request: web.Request) -> web.Response:
     return web.json_response(_result(outcome), status=200 if outcome.duplicate else 202)
 
 
-async def post_batch(request: web.Request) -> web.Response:
-    """Accept up to 1,000 notifications; each item gets its own result."""
+def _batch_item(n: int, raw: Any) -> NotifyIn | RequestError:
+    """One batch item validated on its own: a bad one becomes its own error, never the batch's."""
     from pydantic import ValidationError
 
+    if not isinstance(raw, dict):
+        return RequestError("invalid_item", f"items[{n}]: each item must be a JSON object")
+    try:
+        check_text(raw, f"items[{n}]")
+        return NotifyIn.model_validate(raw)
+    except RequestError as e:
+        return e
+    except ValidationError as e:
+        return invalid(e)
+
+
+async def post_batch(request: web.Request) -> web.Response:
+    """Accept up to 1,000 notifications; each item gets its own result."""
     client = await _client(request)
-    batch = parse(BatchIn, await _json(request))
-    items: list[NotifyIn | RequestError] = []
-    for raw in batch.items:
-        try:
-            items.append(NotifyIn.model_validate(raw))
-        except ValidationError as e:
-            items.append(invalid(e))
+    body = await _json(request, text_checked=False)
+    check_text({k: v for k, v in body.items() if k != "items"})
+    batch = parse(BatchIn, body)
+    items = [_batch_item(n, raw) for n, raw in enumerate(batch.items)]
     hub = request.app[HUB]
     outcomes = await hub.acceptor.accept(hub.uow(), client, items, hub.clock.now())
     results = [{"index": n, **_result(o)} for n, o in enumerate(outcomes)]
@@ -259,7 +279,7 @@ def create_app(hub: Hub, *, run_workers: bool = True) -> web.Application:
     from hub.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 
     app = web.Application(
-        middlewares=[metrics_middleware, errors_middleware, guard_middleware(hub)],
+        middlewares=[metrics_middleware, errors_middleware, text_middleware, guard_middleware(hub)],
         client_max_size=hub.config.server.max_body_bytes,
     )
     app[HUB] = hub

@@ -8,7 +8,6 @@ client's keys and its allow-list and rate limit with the admin token (`/v1/admin
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +26,7 @@ from hub.keys import (
     rotate_key,
     set_access,
 )
+from hub.request_input import query_int, query_time
 from hub.schemas import AccessIn, KeyIn, RotateIn, parse
 from storage.repos.audit import AuditFilter
 
@@ -147,16 +147,10 @@ async def admin_revoke(request: web.Request) -> web.Response:
 
 def _audit_filter(request: web.Request, client_id: str | None) -> AuditFilter:
     q = request.query
-    try:
-        since = (
-            datetime.fromisoformat(q["since"].replace("Z", "+00:00")).timestamp() if q.get("since") else None
-        )
-        before = int(q["cursor"]) if q.get("cursor") else None
-        limit = int(q.get("limit") or 50)
-    except ValueError as e:
-        raise RequestError("invalid_field", "since: an ISO 8601 time; cursor, limit: integers") from e
-    if not 1 <= limit <= 200:
-        raise RequestError("invalid_field", "limit: an integer 1..200")
+    since = query_time(q, "since")
+    before = query_int(q, "cursor")
+    limit = query_int(q, "limit", 50, low=1, high=200)
+    assert limit is not None
     return AuditFilter(
         client_id=client_id, action=q.get("action") or None, since=since, before=before, limit=limit
     )
