@@ -14,6 +14,8 @@ from hub.accounts import authenticate, create_client
 from hub.bootstrap import Hub
 from hub.errors import RequestError
 from hub.guard import CALLER, admin_actor, guard_middleware
+from hub.idempotency import HEADER as IDEMPOTENCY_HEADER
+from hub.idempotency import with_header_key
 from hub.moderation import decide, submit, template_view
 from hub.notify import Accepted
 from hub.openapi import openapi_document
@@ -156,7 +158,7 @@ def _result(outcome: Accepted | RequestError) -> dict[str, Any]:
 async def post_notify(request: web.Request) -> web.Response:
     """Accept one notification; committed before this answers."""
     client = await _client(request)
-    item = parse(NotifyIn, await _json(request))
+    item = parse(NotifyIn, with_header_key(await _json(request), request.headers.get(IDEMPOTENCY_HEADER)))
     hub = request.app[HUB]
     [outcome] = await hub.acceptor.accept(hub.uow(), client, [item], hub.clock.now())
     if isinstance(outcome, RequestError):
@@ -182,6 +184,9 @@ def _batch_item(n: int, raw: Any) -> NotifyIn | RequestError:
 async def post_batch(request: web.Request) -> web.Response:
     """Accept up to 1,000 notifications; each item gets its own result."""
     client = await _client(request)
+    if IDEMPOTENCY_HEADER in request.headers:
+        message = f"a batch takes no {IDEMPOTENCY_HEADER} header: give each item its own idempotency_key"
+        raise RequestError("idempotency_key_unsupported", message)
     body = await _json(request, text_checked=False)
     check_text({k: v for k, v in body.items() if k != "items"})
     batch = parse(BatchIn, body)
