@@ -13,7 +13,8 @@ from hub import audit
 from hub.accounts import authenticate, create_client
 from hub.bootstrap import Hub
 from hub.errors import RequestError
-from hub.guard import CALLER, admin_actor, guard_middleware
+from hub.failed_attempts import FAILED_ATTEMPTS, FailedAttempts
+from hub.guard import CALLER, admin_actor, caller_ip, guard_middleware
 from hub.idempotency import HEADER as IDEMPOTENCY_HEADER
 from hub.idempotency import with_header_key
 from hub.moderation import decide, submit, template_view
@@ -32,8 +33,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def error_response(error: RequestError) -> web.Response:
-    """`{error: {code, message}}` with the error's HTTP status."""
-    return web.json_response({"error": {"code": error.code, "message": error.message}}, status=error.status)
+    """`{error: {code, message}}` with the error's HTTP status (and `Retry-After` when it has one)."""
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    body = {"error": {"code": error.code, "message": error.message}}
+    return web.json_response(body, status=error.status, headers=headers)
 
 
 def _http_error(e: web.HTTPException) -> web.Response:
@@ -99,14 +102,29 @@ async def _client(request: web.Request) -> Client:
     return found[0]
 
 
-def _admin(request: web.Request) -> None:
-    token = request.app[HUB].config.admin_token
+def admin_token_matches(request: web.Request, given: str) -> bool:
+    """Compare `given` with the admin token, counting a miss against the caller's address (429 when over)."""
+    hub = request.app[HUB]
+    token = hub.config.admin_token
     if token is None:
+        return False
+    attempts, address, now = request.app[FAILED_ATTEMPTS], caller_ip(request) or "-", hub.clock.now()
+    refusal = attempts.refusal(address, now)
+    if refusal is not None:
+        raise refusal
+    if hmac.compare_digest(given.encode(), token.encode()):
+        return True
+    attempts.failed(address, now)
+    return False
+
+
+def _admin(request: web.Request) -> None:
+    if request.app[HUB].config.admin_token is None:
         raise RequestError(
             "admin_disabled", "set admin_token (NOTIFYHUB_ADMIN_TOKEN) to use the admin API", status=403
         )
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    if not admin_token_matches(request, given):
         raise RequestError("unauthorized", "this admin token is not valid", status=401)
 
 
@@ -281,13 +299,22 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(hub: Hub, *, run_workers: bool = True) -> web.Application:
     """The aiohttp application over a wired hub; workers run inside unless told otherwise."""
+    from hub.listener import connection_middleware
     from hub.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 
     app = web.Application(
-        middlewares=[metrics_middleware, errors_middleware, text_middleware, guard_middleware(hub)],
+        middlewares=[
+            metrics_middleware,
+            errors_middleware,
+            connection_middleware(hub.config.server),
+            text_middleware,
+            guard_middleware(hub),
+        ],
         client_max_size=hub.config.server.max_body_bytes,
     )
     app[HUB] = hub
+    server = hub.config.server
+    app[FAILED_ATTEMPTS] = FailedAttempts(server.auth_failures_per_minute, server.auth_failure_burst)
     app[METRICS] = Metrics()
     app.router.add_get("/metrics", metrics_view)
     app[RUN_WORKERS] = run_workers

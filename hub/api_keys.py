@@ -7,12 +7,11 @@ client's keys and its allow-list and rate limit with the admin token (`/v1/admin
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from aiohttp import web
 
-from hub.api import HUB, _admin, _json
+from hub.api import HUB, _admin, _json, admin_token_matches
 from hub.audit import list_entries
 from hub.errors import RequestError
 from hub.guard import CALLER, Caller, admin_actor, bearer, key_actor
@@ -158,12 +157,8 @@ def _audit_filter(request: web.Request, client_id: str | None) -> AuditFilter:
 
 async def get_audit(request: web.Request) -> web.Response:
     """The audit log, newest first: a client key sees its own client's entries, the admin token all."""
-    token, admin_token = bearer(request) or "", request.app[HUB].config.admin_token
-    if (
-        admin_token
-        and request.get(CALLER) is None
-        and hmac.compare_digest(token.encode(), admin_token.encode())
-    ):
+    token = bearer(request) or ""
+    if request.get(CALLER) is None and admin_token_matches(request, token):
         f = _audit_filter(request, request.query.get("client_id") or None)
     else:
         f = _audit_filter(request, _caller(request).client.id)

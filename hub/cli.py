@@ -105,6 +105,7 @@ def serve(
 
     from hub.api import HUB, create_app
     from hub.bootstrap import build_hub
+    from hub.listener import BoundedSite, runner_options
     from hub.metrics import METRICS
     from hub.shutdown import drain, wait_for_signal
     from hub.startup import free_heap_returned, ready_for_traffic
@@ -122,11 +123,11 @@ def serve(
             await hub.aclose()
             raise
         application = create_app(hub, run_workers=not no_workers)
-        runner = web.AppRunner(application, shutdown_timeout=config.server.shutdown_grace)
+        runner = web.AppRunner(application, **runner_options(config.server))
         ready_for_traffic(hub.ingest.replies)
         await runner.setup()
         where = (host or config.server.host, port or config.server.port)
-        site = web.TCPSite(runner, *where, reuse_port=config.server.reuse_port)
+        site = BoundedSite(runner, *where, config.server, reuse_port=config.server.reuse_port)
         await site.start()
         typer.echo(f"notifyhub listening on http://{host or config.server.host}:{port or config.server.port}")
         async with free_heap_returned():

@@ -22,6 +22,7 @@ from hub.allowlist import allowed
 from hub.api import HUB
 from hub.clock import iso
 from hub.errors import RequestError
+from hub.failed_attempts import FAILED_ATTEMPTS
 from hub.guard import caller_ip, session_actor
 from hub.ids import hash_key
 from hub.moderation import decide
@@ -114,6 +115,12 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not hmac.compare_digest(str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF, "-")):
         return render(request, "error.html", status=403, message_key="csrf")
     hub = request.app[HUB]
+    attempts, address = request.app[FAILED_ATTEMPTS], caller_ip(request) or "-"
+    refusal = attempts.refusal(address, _now(request))
+    if refusal is not None:  # checked before the key, so a right guess looks like a wrong one
+        response = render(request, "error.html", status=429, message_key="too_many_attempts")
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     minutes = hub.config.web.session_minutes
     session: Session | None = None
     if hub.config.admin_token and hmac.compare_digest(key.encode(), hub.config.admin_token.encode()):
@@ -129,6 +136,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             name = api_key.name if role == "agent" and api_key.name else client.name
             session = new_session(role, client.id, name, _now(request), minutes, api_key.id)
     if session is None:
+        attempts.failed(address, _now(request))
         token = secrets.token_urlsafe(16)
         response = render(request, "login.html", status=401, csrf=token, error=True, expired=False)
         response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="Strict", path="/inbox/login")
