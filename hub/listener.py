@@ -72,7 +72,11 @@ class Connections:
         self._refused += 1
         now = asyncio.get_running_loop().time()
         if now - self._last_log >= _REFUSAL_LOG_EVERY:
-            log.warning("at the connection cap (%d open): refused %d connection(s)", self.cap, self._refused)
+            log.warning(
+                "at the connection cap (%d open): refusing; %d refused since the last report",
+                self.cap,
+                self._refused,
+            )
             self._refused, self._last_log = 0, now
         return False
 
