@@ -99,10 +99,13 @@ def query_int(
     raw = query.get(name)
     if not raw:
         return default
-    try:
-        value = int(raw) if len(raw) <= 20 else None
-    except ValueError:
-        value = None
+    return bounded_int(raw, name, low=low, high=high)
+
+
+def bounded_int(raw: str, name: str, *, low: int = 0, high: int = INT32_MAX) -> int:
+    """Decimal ASCII digits (an optional minus) as an integer within [low, high], else 422."""
+    digits = raw.removeprefix("-")
+    value = int(raw) if digits.isascii() and digits.isdigit() and len(digits) <= 19 else None
     if value is None or not low <= value <= high:
         raise RequestError("invalid_field", f"{name}: an integer {low}..{high}")
     return value

@@ -99,6 +99,12 @@ async def test_nul_or_lone_surrogate_in_a_body_is_422(api: Client, key: dict[str
     assert await refused(resp, 422) == "invalid_text"
 
 
+@pytest.mark.parametrize("connection", ["1" + "0" * 30, "%C2%B2", "3000000000"])
+async def test_a_connection_id_out_of_range_is_not_found(api: Client, connection: str) -> None:
+    resp = await api.delete(f"/v1/admin/connections/{connection}", headers=ADMIN)
+    assert await refused(resp, 404) == "connection_not_found"
+
+
 async def test_nul_in_an_admin_body_is_422(api: Client) -> None:
     resp = await api.post("/v1/admin/clients", json={"name": "Shop\u0000"}, headers=ADMIN)
     assert await refused(resp, 422) == "invalid_text"
