@@ -48,6 +48,19 @@ class ServerConfig(_Frozen):
     #: The hub's address as channel platforms reach it (https://hub.example.com): prefixes the
     #: callback URLs shown for connections. Unset: they are shown as paths.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    #: Seconds an idle keep-alive connection is kept (above a load balancer's usual 60 s, so it closes first).
+    keepalive_timeout: float = Field(75.0, gt=0)
+    #: Seconds a request's line and headers may take, from the connection or the request's first byte.
+    header_timeout: float = Field(10.0, gt=0)
+    #: Seconds a request body may take to arrive in full; then 408 and the connection is closed.
+    body_timeout: float = Field(30.0, gt=0)
+    #: Open connections per process; more are answered 503 and closed at once. Also held under the
+    #: open-file limit (a quarter of it, at least 64, stays for the database, channels and logs).
+    max_connections: int = Field(1000, ge=1)
+    #: Failed admin-token or inbox sign-in attempts per source address: this many at once...
+    auth_failure_burst: int = Field(10, ge=1)
+    #: ...then this many a minute; beyond, 429 with Retry-After.
+    auth_failures_per_minute: float = Field(6.0, gt=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -47,11 +47,13 @@ class ConnectionGone(HubError):
 class RequestError(HubError):
     """Bad input: becomes `{error: {code, message}}` with an HTTP status, or one CLI line."""
 
-    def __init__(self, code: str, message: str, *, status: int = 422) -> None:
+    def __init__(self, code: str, message: str, *, status: int = 422, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        #: Seconds to wait before asking again (`Retry-After`), for 429 and 503.
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

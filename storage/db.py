@@ -17,10 +17,16 @@ from storage.prebuilt import insert_ignoring
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine: SQLite in WAL mode with a busy timeout, or PostgreSQL via asyncpg."""
+    """An async engine: SQLite in WAL mode with a busy timeout, or PostgreSQL via asyncpg.
+
+    Bound parameters are phones and message texts: `hide_parameters` keeps them out of every
+    error message and echo line SQLAlchemy writes, so a failing statement logs its SQL only.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size)
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, pool_size=pool_size, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # take the write lock at BEGIN: a read transaction upgraded to a write one later would
         # fail with SQLITE_BUSY instead of waiting when another process wrote in between
@@ -28,7 +34,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+asyncpg"))
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+    )
     event.listen(engine.sync_engine, "checkout", _replace_if_closed)
     return engine
 

@@ -137,6 +137,8 @@ class Notification(Base):
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     cost_minor: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: SHA-256 of the request under `idempotency_key`: a retry must be the same request (else 409).
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     reference: Mapped[str | None] = mapped_column(String(200), default=None)
     action_at: Mapped[float | None] = mapped_column(default=None)
     #: The customer's score (1..5) from a reply to this notification (surveys).

@@ -6,8 +6,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from hub.api import (
     campaigns,
@@ -23,16 +21,31 @@ from hub.api import (
     webhooks,
 )
 from hub.api.guard import guard_middleware
+from hub.api.listener import connection_middleware
 from hub.api.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 from hub.api.openapi import openapi_document
+from hub.api.request_input import text_middleware
 from hub.api.requests import HUB, error_response
 from hub.bootstrap import Hub
 from hub.errors import RequestError
+from hub.security.failed_attempts import FAILED_ATTEMPTS, FailedAttempts
 from hub.web.pages import setup_web
+from storage.failures import is_refused_value, is_unavailable
 
 log = logging.getLogger("notifyhub.api")
 RUN_WORKERS = web.AppKey("run_workers", bool)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _http_error(e: web.HTTPException) -> web.Response:
+    """An aiohttp 4xx/5xx as our error body, keeping the headers it must carry (405's `Allow`)."""
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(e.status, "http_error")
+    message = "the request body is over the size limit" if e.status == 413 else e.reason
+    response = error_response(RequestError(code, message, status=e.status))
+    for name in ("Allow", "Retry-After"):
+        if name in e.headers:
+            response.headers[name] = e.headers[name]
+    return response
 
 
 @web.middleware
@@ -42,23 +55,32 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except RequestError as e:
         return error_response(e)
-    except web.HTTPRequestEntityTooLarge:
-        return error_response(RequestError("body_too_large", "the request body is over 1 MiB", status=413))
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        code = {404: "not_found", 405: "method_not_allowed"}.get(e.status, "http_error")
-        return error_response(RequestError(code, e.reason, status=e.status))
-    except (SQLAlchemyTimeout, OperationalError, InterfaceError, OSError) as e:
-        # the database is overloaded (no pooled connection came free) or unreachable: try again soon
-        log.warning("database unavailable on %s %s: %s", request.method, _route(request), type(e).__name__)
-        message = "the database is busy or unreachable; nothing was changed"
-        busy = error_response(RequestError("unavailable", message, status=503))
-        busy.headers["Retry-After"] = "1"
-        return busy
-    except Exception:
+        return _http_error(e)
+    except Exception as e:
+        if is_unavailable(e):
+            # the database is overloaded (no pooled connection came free), unreachable or stopping
+            log.warning(
+                "database unavailable on %s %s: %s", request.method, _route(request), type(e).__name__
+            )
+            message = "the database is busy or unreachable; nothing was changed"
+            busy = error_response(RequestError("unavailable", message, status=503))
+            busy.headers["Retry-After"] = "1"
+            return busy
+        if is_refused_value(e):  # a value this request carried that the database cannot hold
+            log.info(
+                "database refused a value on %s %s: %s", request.method, _route(request), type(e).__name__
+            )
+            message = "a value in this request is out of range or not storable; nothing was changed"
+            return error_response(RequestError("invalid_value", message))
         log.exception("unhandled error on %s %s", request.method, _route(request))
         return error_response(RequestError("internal", "internal error; nothing was changed", status=500))
+
+
+def _name(error: Exception) -> str:
+    return type(error).__name__
 
 
 def _route(request: web.Request) -> str:
@@ -114,10 +136,18 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 def create_app(hub: Hub, *, run_workers: bool = True) -> web.Application:
     """The aiohttp application over a wired hub; workers run inside unless told otherwise."""
     app = web.Application(
-        middlewares=[metrics_middleware, errors_middleware, guard_middleware(hub)],
+        middlewares=[
+            metrics_middleware,
+            errors_middleware,
+            connection_middleware(hub.config.server),
+            text_middleware,
+            guard_middleware(hub),
+        ],
         client_max_size=hub.config.server.max_body_bytes,
     )
     app[HUB] = hub
+    server = hub.config.server
+    app[FAILED_ATTEMPTS] = FailedAttempts(server.auth_failures_per_minute, server.auth_failure_burst)
     app[METRICS] = Metrics()
     app[RUN_WORKERS] = run_workers
     setup_routes(app)

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.api.guard import admin_actor
+from hub.api.request_input import bounded_int
 from hub.api.requests import HUB, read_json, require_admin
 from hub.channels.connections import add_connection, connection_view, list_connections, remove_connection
 from hub.errors import RequestError
@@ -67,13 +68,15 @@ async def admin_remove_connection(request: web.Request) -> web.Response:
     """Operator: remove a connection; its ingress answers 404 from now on."""
     require_admin(request)
     raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):  # "²" is a digit; ids are int32
-        raise RequestError("connection_not_found", f"no connection {raw}", status=404)
+    try:
+        cid = bounded_int(raw, "id", low=1)
+    except RequestError:
+        raise RequestError("connection_not_found", f"no connection {raw}", status=404) from None
     hub = request.app[HUB]
-    uow = audit.connection_removed(hub.uow(), admin_actor(request), int(raw), hub.clock.now())
-    await remove_connection(uow, int(raw), hub.clock.now())
+    uow = audit.connection_removed(hub.uow(), admin_actor(request), cid, hub.clock.now())
+    await remove_connection(uow, cid, hub.clock.now())
     await hub.channels.reload(hub.uow, hub.clock.now)
-    return web.json_response({"id": int(raw), "removed": True})
+    return web.json_response({"id": cid, "removed": True})
 
 
 def setup_connection_routes(app: web.Application) -> None:

@@ -10,10 +10,10 @@ key's client, so another client's phones are simply other contacts.
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
+from hub.api.request_input import check_text
+from hub.api.request_input import read_json as parse_json
 from hub.api.requests import HUB, client_of, read_json
 from hub.api.schemas import LinksIn, OwnershipIn, parse
 from hub.contacts.directory import issue_links, report_ownership
@@ -61,11 +61,11 @@ async def post_import(request: web.Request) -> web.Response:
     raw = await request.read()
     if request.content_type in _CSV:
         parsed = parse_import(raw, "csv", now, MAX_IMPORT_ROWS)
+        if b"\x00" in raw:  # after parsing: a file that is no text at all is `malformed_import`
+            raise RequestError("invalid_text", "the file contains a NUL character")
     elif request.content_type == "application/json":
-        try:
-            loaded = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError) as e:
-            raise RequestError("malformed_json", f"the body is not valid JSON: {e}", status=400) from e
+        loaded = parse_json(raw)
+        check_text(loaded)
         items = json_items(loaded)
         if not items:
             raise RequestError("empty_import", "the import has no contacts in it")

@@ -7,14 +7,13 @@ client's keys and its allow-list and rate limit with the admin token (`/v1/admin
 
 from __future__ import annotations
 
-import hmac
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from hub.api.guard import CALLER, Caller, admin_actor, bearer, key_actor
-from hub.api.requests import HUB, read_json, require_admin
+from hub.api.request_input import query_int, query_time
+from hub.api.requests import HUB, admin_token_matches, read_json, require_admin
 from hub.api.schemas import AccessIn, KeyIn, RotateIn, parse
 from hub.errors import RequestError
 from hub.security.audit import list_entries
@@ -153,16 +152,10 @@ async def admin_revoke(request: web.Request) -> web.Response:
 
 def _audit_filter(request: web.Request, client_id: str | None) -> AuditFilter:
     q = request.query
-    try:
-        since = (
-            datetime.fromisoformat(q["since"].replace("Z", "+00:00")).timestamp() if q.get("since") else None
-        )
-        before = int(q["cursor"]) if q.get("cursor") else None
-        limit = int(q.get("limit") or 50)
-    except ValueError as e:
-        raise RequestError("invalid_field", "since: an ISO 8601 time; cursor, limit: integers") from e
-    if not 1 <= limit <= 200:
-        raise RequestError("invalid_field", "limit: an integer 1..200")
+    since = query_time(q, "since")
+    before = query_int(q, "cursor")
+    limit = query_int(q, "limit", 50, low=1, high=200)
+    assert limit is not None
     return AuditFilter(
         client_id=client_id, action=q.get("action") or None, since=since, before=before, limit=limit
     )
@@ -170,12 +163,8 @@ def _audit_filter(request: web.Request, client_id: str | None) -> AuditFilter:
 
 async def get_audit(request: web.Request) -> web.Response:
     """The audit log, newest first: a client key sees its own client's entries, the admin token all."""
-    token, admin_token = bearer(request) or "", request.app[HUB].config.admin_token
-    if (
-        admin_token
-        and request.get(CALLER) is None
-        and hmac.compare_digest(token.encode(), admin_token.encode())
-    ):
+    token = bearer(request) or ""
+    if request.get(CALLER) is None and admin_token_matches(request, token):
         f = _audit_filter(request, request.query.get("client_id") or None)
     else:
         f = _audit_filter(request, _caller(request).client.id)

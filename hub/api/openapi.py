@@ -69,7 +69,8 @@ def _answers(ok: int, schema: dict[str, Any] | None = None, *errors: int) -> dic
 def _op(
     summary: str, ok: int, body: type[BaseModel] | None = None, *errors: int, admin: bool = False
 ) -> dict[str, Any]:
-    guard = () if admin else (403, 429)  # client keys: IP allow-list and rate limit (hub.guard)
+    # client keys: IP allow-list and rate limit (hub.guard); admin token: too many wrong ones (per address)
+    guard = (429,) if admin else (403, 429)
     op: dict[str, Any] = {"summary": summary, "responses": _answers(ok, None, *errors, *guard)}
     if body is not None:
         op["requestBody"] = _body(body)

@@ -6,36 +6,38 @@ Route modules import these from here; the app module (`hub.api.app`) imports the
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from hub.api.guard import CALLER
+from hub.api.guard import CALLER, caller_ip
+from hub.api.request_input import check_text
+from hub.api.request_input import read_json as parse_json
 from hub.bootstrap import Hub
 from hub.errors import RequestError
 from hub.ids import hash_key
 from hub.security.accounts import authenticate
+from hub.security.failed_attempts import FAILED_ATTEMPTS
 from storage.models import Client
 
 HUB = web.AppKey("hub", Hub)
 
 
 def error_response(error: RequestError) -> web.Response:
-    """`{error: {code, message}}` with the error's HTTP status."""
-    return web.json_response({"error": {"code": error.code, "message": error.message}}, status=error.status)
+    """`{error: {code, message}}` with the error's HTTP status (and `Retry-After` when it has one)."""
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    body = {"error": {"code": error.code, "message": error.message}}
+    return web.json_response(body, status=error.status, headers=headers)
 
 
-async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a `malformed_json` 400."""
-    raw = await request.read()
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise RequestError("malformed_json", f"the body is not valid JSON: {e}", status=400) from e
+async def read_json(request: web.Request, *, text_checked: bool = True) -> dict[str, Any]:
+    """The request's JSON object; every string in it checked storable unless the caller checks parts."""
+    body = parse_json(await request.read())
     if not isinstance(body, dict):
         raise RequestError("malformed_json", "the body must be a JSON object", status=400)
+    if text_checked:
+        check_text(body)
     return body
 
 
@@ -55,15 +57,30 @@ async def client_of(request: web.Request) -> Client:
     return found[0]
 
 
+def admin_token_matches(request: web.Request, given: str) -> bool:
+    """Compare `given` with the admin token, counting a miss against the caller's address (429 when over)."""
+    hub = request.app[HUB]
+    token = hub.config.admin_token
+    if token is None:
+        return False
+    attempts, address, now = request.app[FAILED_ATTEMPTS], caller_ip(request) or "-", hub.clock.now()
+    refusal = attempts.refusal(address, now)
+    if refusal is not None:
+        raise refusal
+    if hmac.compare_digest(given.encode(), token.encode()):
+        return True
+    attempts.failed(address, now)
+    return False
+
+
 def require_admin(request: web.Request) -> None:
     """Refuse unless the request carries the operator's admin token."""
-    token = request.app[HUB].config.admin_token
-    if token is None:
+    if request.app[HUB].config.admin_token is None:
         raise RequestError(
             "admin_disabled", "set admin_token (NOTIFYHUB_ADMIN_TOKEN) to use the admin API", status=403
         )
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    if not admin_token_matches(request, given):
         raise RequestError("unauthorized", "this admin token is not valid", status=401)
 
 

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hub.errors import RequestError
 
 ChannelName = Literal["vk", "ok", "telegram", "sms"]
 Category = Literal["otp", "transactional", "service", "marketing"]
 Context = Literal["survey", "promo", "delivery", "order_status", "payment", "appointment"]
+
+
+def _representable(moment: datetime) -> datetime:
+    """A time as an aware datetime (naive ones are UTC) that converts to UNIX seconds (1970..9999)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        seconds = aware.timestamp()
+    except (OverflowError, ValueError, OSError):
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError("give a time between the years 1970 and 9999")
+    return aware
+
+
+#: An ISO 8601 time in a body; `0001-01-01T00:00:00` and the like are refused, not a 500.
+Moment = Annotated[datetime, AfterValidator(_representable)]
 
 
 class _Body(BaseModel):
@@ -77,7 +93,7 @@ class NotifyIn(_Body):
     params: dict[str, str | int | float] = Field(default_factory=dict)
     route: list[RouteLeg] | None = Field(default=None, min_length=1, max_length=4)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
-    action_at: Annotated[datetime | None, Field(strict=False)] = None
+    action_at: Annotated[Moment | None, Field(strict=False)] = None
     reference: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
@@ -90,9 +106,9 @@ class NotifyIn(_Body):
 
 
 class BatchIn(_Body):
-    """Up to 1,000 notification requests; each item is validated on its own."""
+    """Up to 1,000 notification requests; each item is validated on its own (a bad one fails alone)."""
 
-    items: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    items: list[Any] = Field(min_length=1, max_length=1000)
 
 
 def parse(model: type[_Body], data: Any) -> Any:
@@ -163,8 +179,8 @@ class ReplayIn(_Body):
     """Which deliveries to send again: by id, or the dead ones created within a time range."""
 
     ids: list[str] | None = Field(default=None, max_length=1000)
-    since: Annotated[datetime | None, Field(strict=False)] = None
-    until: Annotated[datetime | None, Field(strict=False)] = None
+    since: Annotated[Moment | None, Field(strict=False)] = None
+    until: Annotated[Moment | None, Field(strict=False)] = None
 
 
 class AgentIn(_Body):

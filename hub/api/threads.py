@@ -6,12 +6,13 @@ read through the key's client, so another client's ids answer 404.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from hub.api.guard import admin_actor, key_actor
+from hub.api.request_input import query_int, query_time
 from hub.api.requests import HUB, Principal, principal, read_json, require_admin
 from hub.api.schemas import AgentIn, AnswerIn, AssignIn, RelabelIn, parse
 from hub.contacts.phones import normalize_phone
@@ -52,23 +53,8 @@ def _flag(raw: str | None, name: str) -> bool | None:
     raise RequestError("invalid_field", f"{name}: true or false")
 
 
-def _since(raw: str | None) -> float | None:
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
-    except ValueError as e:
-        raise RequestError("invalid_field", "updated_since: an ISO 8601 time") from e
-
-
-def _limit(raw: str | None) -> int:
-    try:
-        limit = int(raw or 50)
-    except ValueError as e:
-        raise RequestError("invalid_field", "limit: an integer 1..200") from e
-    if not 1 <= limit <= 200:
-        raise RequestError("invalid_field", "limit: an integer 1..200")
-    return limit
+def _limit(query: Mapping[str, str]) -> int:
+    return query_int(query, "limit", 50, low=1, high=200) or 50
 
 
 async def get_threads(request: web.Request) -> web.Response:
@@ -84,9 +70,9 @@ async def get_threads(request: web.Request) -> web.Response:
         needs_agent=_flag(q.get("needs_agent"), "needs_agent"),
         assignee=q.get("assignee"),
         phone=normalize_phone(q["phone"]) if q.get("phone") else None,
-        updated_since=_since(q.get("updated_since")),
+        updated_since=query_time(q, "updated_since"),
         after=parse_cursor(q.get("cursor")),
-        limit=_limit(q.get("limit")),
+        limit=_limit(q),
     )
     return web.json_response(await list_threads(request.app[HUB].uow(), who.client_id, f))
 

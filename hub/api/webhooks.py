@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.api.guard import CALLER, key_actor
+from hub.api.request_input import INT32_MAX, query_int
 from hub.api.requests import HUB, principal, read_json
 from hub.api.schemas import ReplayIn, WebhookIn, WebhookRotateIn, parse
 from hub.clock import iso
@@ -155,11 +156,8 @@ async def get_deliveries(request: web.Request) -> web.Response:
     """The delivery log, newest first (`before` = the last `seq` seen)."""
     client_id = await _client_id(request)
     q = request.query
-    try:
-        before = int(q["before"]) if q.get("before") else None
-        limit = min(200, max(1, int(q.get("limit", "50"))))
-    except ValueError as e:
-        raise RequestError("invalid_field", "before and limit are integers") from e
+    before = query_int(q, "before")
+    limit = min(200, query_int(q, "limit", 50, low=1, high=INT32_MAX) or 50)
     async with request.app[HUB].uow() as uow:
         found = await uow.webhooks.log(
             client_id, status=q.get("status"), endpoint_id=q.get("endpoint_id"), limit=limit, before=before

@@ -44,6 +44,7 @@ def serve(
     from aiohttp import web
 
     from hub.api.app import create_app
+    from hub.api.listener import BoundedSite, runner_options
     from hub.api.metrics import METRICS
     from hub.api.requests import HUB
     from hub.bootstrap import build_hub
@@ -63,11 +64,11 @@ def serve(
             await hub.aclose()
             raise
         application = create_app(hub, run_workers=not no_workers)
-        runner = web.AppRunner(application, shutdown_timeout=config.server.shutdown_grace)
+        runner = web.AppRunner(application, **runner_options(config.server))
         ready_for_traffic(hub.ingest.replies)
         await runner.setup()
         where = (host or config.server.host, port or config.server.port)
-        site = web.TCPSite(runner, *where, reuse_port=config.server.reuse_port)
+        site = BoundedSite(runner, *where, config.server, reuse_port=config.server.reuse_port)
         await site.start()
         typer.echo(f"notifyhub listening on http://{host or config.server.host}:{port or config.server.port}")
         async with free_heap_returned():

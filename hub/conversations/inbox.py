@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from hub.clock import iso
@@ -79,9 +80,12 @@ def parse_cursor(raw: str | None) -> tuple[float, str] | None:
         return None
     at, _, tid = raw.partition("|")
     try:
-        return float(at), tid
+        position = float(at)
     except ValueError as e:
         raise RequestError("invalid_field", "cursor: pass next_cursor from the previous page") from e
+    if not math.isfinite(position):
+        raise RequestError("invalid_field", "cursor: pass next_cursor from the previous page")
+    return position, tid
 
 
 async def get_thread(uow: UnitOfWork, client_id: str, thread_id: str) -> dict[str, Any]:

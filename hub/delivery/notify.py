@@ -16,6 +16,7 @@ from hub.api.schemas import NotifyIn, RouteLeg
 from hub.config import Config
 from hub.contacts.phones import normalize_phone
 from hub.delivery.cascade import DEFAULT_UNTIL, LegState
+from hub.delivery.idempotency import conflict, fingerprint
 from hub.delivery.templates import render
 from hub.errors import RequestError
 from hub.ids import new_id
@@ -108,6 +109,9 @@ class Acceptor:
                 try:
                     if item.idempotency_key in existing:
                         old = existing[item.idempotency_key]
+                        # no fingerprint: accepted before fingerprints were stored; the key alone decides
+                        if old.request_fingerprint not in (None, fingerprint(item)):
+                            raise conflict(item.idempotency_key)
                         results[n] = Accepted(old.id, old.status, duplicate=True)
                         continue
                     text = _check(item, templates.get(item.template_id), client, self._config, now)
@@ -196,16 +200,18 @@ class Acceptor:
         results: list[Outcome | None],
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         notes, legs, events, outbox = [], [], [], []
-        seen_keys: dict[str, str] = {}
+        seen_keys: dict[str, tuple[str, str]] = {}  # key -> (notification id, request fingerprint)
         for n, item in todo:
             key = item.idempotency_key
+            digest = fingerprint(item) if key is not None else None
             if key is not None and key in seen_keys:
-                results[n] = Accepted(seen_keys[key], "queued", duplicate=True)
+                nid, first = seen_keys[key]
+                results[n] = Accepted(nid, "queued", duplicate=True) if first == digest else conflict(key)
                 continue
             template = templates[item.template_id]
             nid = new_id("ntf")
-            if key is not None:
-                seen_keys[key] = nid
+            if key is not None and digest is not None:
+                seen_keys[key] = (nid, digest)
             route = _route(item, client, self._config)
             notes.append(
                 {
@@ -220,6 +226,7 @@ class Acceptor:
                     "final": False,
                     "cost_minor": 0,
                     "idempotency_key": key,
+                    "request_fingerprint": digest,
                     "reference": item.reference,
                     "action_at": item.action_at.timestamp() if item.action_at else None,
                     "created_at": now,

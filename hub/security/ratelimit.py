@@ -59,6 +59,18 @@ class TokenBucket:
             return Verdict(True)
         return Verdict(False, (cost - self.tokens) / self.limit.per_second)
 
+    def peek(self, now: float, cost: float = 1.0) -> Verdict:
+        """What `take` would answer at `now`, without taking anything."""
+        self._refill(now)
+        if self.tokens >= cost:
+            return Verdict(True)
+        return Verdict(False, (cost - self.tokens) / self.limit.per_second)
+
+    def full(self, now: float) -> bool:
+        """True once every token is back: the bucket remembers nothing worth keeping."""
+        self._refill(now)
+        return self.tokens >= self.limit.burst
+
     def retune(self, limit: Limit, now: float) -> None:
         """Apply a changed limit, keeping the tokens already earned (up to the new burst)."""
         self._refill(now)

@@ -41,6 +41,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback": "fell back to SMS",
         "expired": "Your session has expired. Sign in again.",
         "csrf": "The form expired. Reload the page and try again.",
+        "too_many_attempts": "Too many failed sign-ins from your address. Wait a minute and try again.",
         "operator": "operator",
         "needs_agent": "Needs an agent",
         "label": "Label",
@@ -105,6 +106,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback": "ушло в SMS",
         "expired": "Сессия истекла. Войдите снова.",
         "csrf": "Форма устарела. Обновите страницу и попробуйте снова.",
+        "too_many_attempts": (
+            "Слишком много неудачных попыток входа с вашего адреса. Подождите минуту и попробуйте снова."
+        ),
         "operator": "оператор",
         "needs_agent": "Ждут агента",
         "label": "Метка",

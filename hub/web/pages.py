@@ -28,6 +28,7 @@ from hub.errors import RequestError
 from hub.ids import hash_key
 from hub.security import audit
 from hub.security.allowlist import allowed
+from hub.security.failed_attempts import FAILED_ATTEMPTS
 from hub.web.rendering import HERE, JINJA, SECURITY_HEADERS, SESSION, render
 from hub.web.session import (
     COOKIE,
@@ -125,6 +126,12 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not same_token(request.cookies.get(LOGIN_CSRF), _text(form.get("csrf"))):
         return render(request, "error.html", status=403, message_key="csrf")
     hub, now = request.app[HUB], _now(request)
+    attempts, address = request.app[FAILED_ATTEMPTS], caller_ip(request) or "-"
+    refusal = attempts.refusal(address, now)
+    if refusal is not None:  # checked before the key, so a right guess looks like a wrong one
+        response = render(request, "error.html", status=429, message_key="too_many_attempts")
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     minutes = hub.config.web.session_minutes
     row: WebSession | None = None
     if same_token(hub.config.admin_token, key):
@@ -141,6 +148,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             name = api_key.name if role == "agent" and api_key.name else client.name
             row, token = new_session(role, client.id, name, now, minutes, api_key.id)
     if row is None:
+        attempts.failed(address, now)
         csrf = secrets.token_urlsafe(16)
         response = render(request, "login.html", status=401, csrf=csrf, error=True, expired=False)
         response.set_cookie(LOGIN_CSRF, csrf, httponly=True, samesite="Strict", path="/inbox/login")

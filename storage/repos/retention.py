@@ -60,7 +60,7 @@ class RetentionStore:
             done, last = done + len(ids), ids[-1]
 
     async def notification_texts(self, cutoff: float, dry_run: bool) -> int:
-        """Finished notifications: rendered text, client reference and idempotency key; legs' recipients."""
+        """Finished notifications: text, reference, idempotency key and fingerprint; legs' recipients."""
         where = (Notification.created_at < cutoff) & Notification.final.is_(True)
         where &= (
             (Notification.text != "")
@@ -69,7 +69,7 @@ class RetentionStore:
         )
 
         async def blank(session: AsyncSession, ids: list[Any]) -> None:
-            blanked = {"text": "", "reference": None, "idempotency_key": None}
+            blanked = {"text": "", "reference": None, "idempotency_key": None, "request_fingerprint": None}
             await session.execute(update(Notification).where(Notification.id.in_(ids)).values(**blanked))
             legs = update(Leg).where(Leg.notification_id.in_(ids), Leg.recipient.is_not(None))
             await session.execute(legs.values(recipient=None))

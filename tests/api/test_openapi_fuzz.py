@@ -40,6 +40,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, s
         NOTIFYHUB_ADMIN_TOKEN="fuzz-admin",
         NOTIFYHUB_LOGGING__LEVEL="ERROR",
         NOTIFYHUB_SECURITY__RATE_LIMIT_BURST="1000000",  # 429 is documented, but would stop the fuzzing
+        NOTIFYHUB_SERVER__AUTH_FAILURE_BURST="1000000",  # likewise for the wrong admin tokens it tries
     )
     cli = [sys.executable, "-m", "hub"]
     config = ["--config", str(ROOT / "config.yaml")]

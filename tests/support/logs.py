@@ -21,7 +21,7 @@ class LogRecorder(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
+        self.lines.append(self.format(record))  # with the traceback of a logged exception
 
 
 @pytest.fixture
