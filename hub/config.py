@@ -97,6 +97,11 @@ class CascadeConfig(_Frozen):
     action_max_age_days: int = 3
     last_leg_watch_seconds: int = 86400
     prices: dict[Channel, float] = {"vk": 0.9, "ok": 0.9, "telegram": 0.5, "sms": 3.5}
+    #: Tries to withdraw an expired messenger message while its platform is unavailable; the next
+    #: leg waits for them (a refusal or a permanent error ends them at once).
+    withdraw_attempts: int = Field(3, ge=1, le=10)
+    #: The longest pause between two of those tries (seconds).
+    withdraw_max_delay: float = Field(5.0, gt=0, le=60)
 
 
 class SandboxIdentity(_Frozen):

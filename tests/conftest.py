@@ -30,7 +30,7 @@ TEST_SECRET_KEY = "dGVzdHMtb25seS1rZXktbm90LWZvci1wcm9kdWN0aW8="
 TABLES = (
     "link_tokens, webhook_deliveries, webhook_endpoints, classifier_feedback, threads, "
     "connections, sandbox_messages, inbound_messages, pending_receipts, outbox, notification_events, "
-    "legs, notifications, identities, contacts, templates, api_keys, clients, audit_log"
+    "legs, notifications, identities, contacts, templates, api_keys, clients, audit_log, reader_leases"
 )
 
 
