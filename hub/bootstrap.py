@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -48,6 +51,8 @@ class Hub:
     url_guard: UrlGuard | None = None
     #: Set when this process queued outbox work (see `UnitOfWork`); its dispatchers wake on it.
     doorbell: asyncio.Event | None = None
+    #: This process's name in reader leases (host, pid and a random part: unique in the cluster).
+    holder: str = field(default_factory=lambda: process_name())
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -147,6 +152,11 @@ def build_hub(
     ingest = EventIngest(uow, clock, replies)
     sender = WebhookSender(uow, clock, guard=url_guard)
     return Hub(config, engine, uow, clock, channels, acceptor, ingest, network, sender, url_guard, doorbell)
+
+
+def process_name() -> str:
+    """A name for this hub process, unique among the processes sharing the database."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 @functools.cache

@@ -81,6 +81,14 @@ class DispatchConfig(_Frozen):
     retry_max_delay: float = 300.0
 
 
+class ReadersConfig(_Frozen):
+    """Long-poll readers (VK Bots Long Poll, Telegram getUpdates): one process reads each connection."""
+
+    #: How long a process's hold on a connection lasts unrenewed: a dead reader is taken over by
+    #: another process within this (plus a third of it, how often the others look).
+    lease_seconds: float = Field(15.0, ge=1, le=600)
+
+
 class LegConfig(_Frozen):
     """One step of a default route."""
 
@@ -203,6 +211,7 @@ class Config(_Frozen):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
     dispatch: DispatchConfig = DispatchConfig()
+    readers: ReadersConfig = ReadersConfig()
     cascade: CascadeConfig = CascadeConfig()
     sandbox: SandboxConfig = SandboxConfig()
     logging: LoggingConfig = LoggingConfig()

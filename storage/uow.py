@@ -24,6 +24,7 @@ from storage.repos.inbound import InboundRepo
 from storage.repos.links import LinkRepo
 from storage.repos.notifications import NotificationRepo
 from storage.repos.outbox import OutboxRepo
+from storage.repos.reader_leases import ReaderLeaseRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.sandbox import SandboxRepo
 from storage.repos.templates import TemplateRepo
@@ -47,6 +48,7 @@ class UnitOfWork:
     webhooks: WebhookRepo
     audit: AuditRepo
     links: LinkRepo
+    reader_leases: ReaderLeaseRepo
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepo(session)
         self.audit = AuditRepo(session)
         self.links = LinkRepo(session)
+        self.reader_leases = ReaderLeaseRepo(session)
         return self
 
     async def __aexit__(
