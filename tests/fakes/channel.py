@@ -4,7 +4,8 @@ queued outcomes.
 
 Sends are deduplicated by leg key like VK's `random_id`: a resend returns the first answer and
 the customer still has one message. `WorkerKilled` queued as an outcome stands for SIGKILL: it
-is a BaseException, so nothing of the worker's round runs after it.
+is a BaseException, so nothing of the worker's round runs after it, and every further call of
+that worker fails the same way until the test starts the next worker (`revive()`).
 """
 
 from __future__ import annotations
@@ -63,10 +64,20 @@ class FakeChannel(BaseChannel):
         #: Queued withdraw answers: True, False (refused), or an exception to raise.
         self.withdraw_outcomes: deque[bool | BaseException] = deque()
         self.withdraw_calls = 0
+        self.dead = False
         self._results: dict[str, SendResult] = {}
+
+    def revive(self) -> None:
+        """The next worker process calls from now on."""
+        self.dead = False
+
+    def _check_alive(self) -> None:
+        if self.dead:
+            raise WorkerKilled
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Record the message once per leg key; a resend gets the first answer."""
+        self._check_alive()
         if message.leg_key not in self._results:
             status = "delivered" if self.status == "delivered" else "sent"
             result = SendResult(f"{self.name}-{len(self._results) + 1}", status)
@@ -76,9 +87,11 @@ class FakeChannel(BaseChannel):
 
     async def withdraw(self, message: OutboundMessage, external_id: str) -> bool:
         """Replay the next queued outcome (True by default); record a withdrawal that happened."""
+        self._check_alive()
         self.withdraw_calls += 1
         outcome = self.withdraw_outcomes.popleft() if self.withdraw_outcomes else True
         if isinstance(outcome, BaseException):
+            self.dead = isinstance(outcome, WorkerKilled)
             raise outcome
         if outcome:
             self.journal.entries.append(Done("withdraw", self.name, message.leg_key))

@@ -72,6 +72,7 @@ async def test_a_worker_killed_between_expiry_and_withdrawal_leaves_the_withdraw
     with pytest.raises(WorkerKilled):
         await hub.dispatcher("doomed").run_once()
     assert [leg.withdrawal for leg in await _legs(hub, nid)] == ["pending", None]  # committed with the expiry
+    vk.revive()  # the next worker process
     clock.advance(hub.config.dispatch.lease_seconds + 1)  # the dead worker's lease runs out
     await dispatch(hub, clock)
     withdrawn, sent = journal.index("withdraw", f"{nid}.0"), journal.index("send", f"{nid}.1")
