@@ -12,6 +12,7 @@ import pytest
 from hub.bootstrap import Hub
 from hub.cascade import LegState, Policy, record_withdrawal
 from hub.errors import ChannelRejected, ChannelUnavailable
+from hub.views import notification_view
 from tests.fakes.channel import FakeChannel, Journal, WorkerKilled
 from tests.fakes.clock import FakeClock
 from tests.hub.real_adapters import dispatch, link_customer
@@ -61,6 +62,11 @@ async def test_the_sms_goes_out_only_after_the_expired_vk_message_is_withdrawn(
     assert [(leg.status, leg.withdrawal) for leg in legs] == [("expired", "withdrawn"), ("delivered", None)]
     kinds = await _kinds(hub, nid)
     assert kinds.index("leg_withdrawn") < kinds.index("leg_delivered")
+    async with hub.uow() as uow:
+        note = await uow.notifications.get(nid)
+    assert note is not None
+    view = await notification_view(hub.uow(), nid, note.client_id)
+    assert view is not None and [leg["withdrawal"] for leg in view["legs"]] == ["withdrawn", None]
 
 
 async def test_a_worker_killed_between_expiry_and_withdrawal_leaves_the_withdrawal_to_the_next(
