@@ -112,7 +112,7 @@ class ConnectionReaders:
         """Start readers for connections to read; stop those removed, rebuilt or no longer held."""
         for cid, (link, task) in list(self._readers.items()):
             current = links.get(cid)
-            if current is None or current.adapter is not link.adapter or task.done():
+            if current is None or current.adapter is not link.adapter:
                 task.cancel()
                 del self._readers[cid]
         for cid, link in links.items():
