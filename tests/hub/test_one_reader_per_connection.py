@@ -69,6 +69,9 @@ async def test_one_process_reads_and_another_takes_over_when_it_dies(
             clock.advance(lease)
             await second.tick()
             assert second.reading == both  # taken over once the lease ran out
+            async with other.uow() as uow:
+                holders = await uow.reader_leases.holders()
+            assert {cid: holder for cid, (holder, _) in holders.items()} == dict.fromkeys(both, other.holder)
             await until(lambda: _true(_vk_readers_started(vk) == 2), "the new holder's VK reader started")
         finally:
             await first.close()
