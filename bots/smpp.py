@@ -7,7 +7,11 @@ is acknowledged only when the consumer asks for the next batch, i.e. after the h
 
 SMSCs disagree on the base of message ids: submit_sm_resp may say "1A2B3C" (hex) while the
 receipt says "id:1715004" (decimal). External ids are canonical decimal strings, and receipts
-are matched by trying both bases (or the configured one).
+are matched by trying both bases (or the configured one). A receipt can overtake the
+submit_sm_resp that tells us its id (a fast SMSC): while a submit_sm is under way, a receipt
+naming no id we know is parked (`bots.early_receipts`, bounded by `early_receipt_limit` and
+`early_receipt_seconds`) and released once the send records the id; it is acknowledged only
+after that, or when it leaves the park unmatched.
 
     submit_sm_resp ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR, network, timeout -> ChannelUnavailable
     ESME_RINVDSTADR, ESME_RINVDSTTON, ESME_RINVDSTNPI                             -> RecipientUnreachable
@@ -51,6 +55,7 @@ from aiosmpplib import (
 
 from bots.backoff import BackoffConfig
 from bots.base import BaseChannel, EventBatch, InboundMessage, OutboundMessage, SendResult, StatusEvent
+from bots.early_receipts import EarlyReceipts
 from bots.errors import (
     ChannelError,
     ChannelRejected,
@@ -99,9 +104,15 @@ class SmppConfig:
     enquire_link_interval: float = 30.0
     timeout: float = 10.0
     backoff: BackoffConfig = field(default_factory=BackoffConfig)
+    #: Receipts that overtook their submit_sm_resp, kept at most this many ...
+    early_receipt_limit: int = 10_000
+    #: ... for at most this many seconds (a submit_sm is answered or timed out well before).
+    early_receipt_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         validate_sender(self.sender)
+        if self.early_receipt_limit < 1 or self.early_receipt_seconds <= 0:
+            raise ValueError("early_receipt_limit must be >= 1 and early_receipt_seconds > 0")
 
 
 @dataclass(frozen=True)
@@ -129,12 +140,16 @@ def canonical_id(raw: str, base: int) -> str:
         return raw.strip().lower()
 
 
+def receipt_candidates(raw: str) -> tuple[str, str]:
+    """The external ids a receipt's id may stand for: read as decimal, then as hex."""
+    return canonical_id(raw, 10), canonical_id(raw, 16)
+
+
 def receipt_external_id(raw: str, config: SmppConfig, known: OrderedDict[str, None] | set[str]) -> str | None:
     """The external id a receipt refers to, or None when it matches nothing this client sent."""
     if config.receipt_id_base is not None:
         return canonical_id(raw, config.receipt_id_base)
-    candidates = [canonical_id(raw, 10), canonical_id(raw, 16)]
-    return next((c for c in candidates if c in known), None)
+    return next((c for c in receipt_candidates(raw) if c in known), None)
 
 
 def deliver_sm_event(
@@ -200,10 +215,16 @@ class SmppChannel(BaseChannel):
         self._pending: dict[int, asyncio.Future[SmppMessage]] = {}
         self._seq = itertools.count(1)
         self._connect_lock = asyncio.Lock()
-        self._inbox: asyncio.Queue[DeliverSm] = asyncio.Queue()
+        #: deliver_sm PDUs to hand out, each with whether it may still be parked (see `_event`).
+        self._inbox: asyncio.Queue[tuple[DeliverSm, bool]] = asyncio.Queue()
         self._closing = False
         #: Canonical ids submitted through this session, for matching receipts of either base.
         self.submitted: OrderedDict[str, None] = OrderedDict()
+        #: Receipts that arrived before their submit_sm_resp was recorded.
+        self.early: EarlyReceipts[DeliverSm] = EarlyReceipts(
+            limit=config.early_receipt_limit, max_age=config.early_receipt_seconds
+        )
+        self._submitting = 0
         #: deliver_sm PDUs skipped (unknown receipt, unparsable).
         self.skipped = 0
 
@@ -233,13 +254,17 @@ class SmppChannel(BaseChannel):
     async def send(self, message: OutboundMessage) -> SendResult:
         """submit_sm with a delivery receipt requested; units = segments."""
         await self.connect()
-        resp = await self._request(self._submit_sm(message))
-        if resp.command_status != S.ESME_ROK or not isinstance(resp, SubmitSmResp):
-            raise map_status(resp.command_status, "submit_sm")
-        external_id = canonical_id(resp.message_id, self.config.submit_id_base)
-        self.submitted[external_id] = None
-        while len(self.submitted) > self._memory:
-            self.submitted.popitem(last=False)
+        self._submitting += 1
+        try:
+            resp = await self._request(self._submit_sm(message))
+            if resp.command_status != S.ESME_ROK or not isinstance(resp, SubmitSmResp):
+                raise map_status(resp.command_status, "submit_sm")
+            external_id = canonical_id(resp.message_id, self.config.submit_id_base)
+            self._record(external_id)
+        finally:
+            self._submitting -= 1
+            if not self._submitting:  # no id can turn up any more: let the parked ones go
+                self._requeue(self.early.clear())
         log.info(
             "sent route=%s leg=%s to=%s id=%s",
             self.config.name,
@@ -248,6 +273,18 @@ class SmppChannel(BaseChannel):
             external_id,
         )
         return SendResult(external_id=external_id, units=segment_info(message.text).segments)
+
+    def _record(self, external_id: str) -> None:
+        """Remember a submitted id, and hand out the receipts that arrived before it."""
+        self.submitted[external_id] = None
+        while len(self.submitted) > self._memory:
+            self.submitted.popitem(last=False)
+        self._requeue(self.early.release(external_id))
+
+    def _requeue(self, pdus: list[DeliverSm]) -> None:
+        """Back to the event stream, never to be parked again (matched now, or skipped)."""
+        for pdu in pdus:
+            self._inbox.put_nowait((pdu, False))
 
     def _submit_sm(self, message: OutboundMessage) -> SubmitSm:
         sender = self.config.sender
@@ -303,7 +340,7 @@ class SmppChannel(BaseChannel):
 
     async def _dispatch(self, pdu: SmppMessage) -> None:
         if isinstance(pdu, DeliverSm):
-            await self._inbox.put(pdu)
+            await self._inbox.put((pdu, True))
         elif isinstance(pdu, EnquireLink):
             await self._write(EnquireLinkResp(sequence_num=pdu.sequence_num))
         elif isinstance(pdu, Unbind):
@@ -330,16 +367,49 @@ class SmppChannel(BaseChannel):
                 return
 
     async def events(self, cursor: str | None = None) -> AsyncIterator[EventBatch]:
-        """Receipts and MO messages; each deliver_sm is acknowledged after its batch is committed."""
+        """Receipts and MO messages; each deliver_sm is acknowledged after its batch is committed.
+
+        A parked receipt is acknowledged once it comes out of the park, with its batch.
+        """
         await self.connect()
+        loop = asyncio.get_running_loop()
         while True:
-            pdus = [await self._inbox.get()]
-            while not self._inbox.empty():
-                pdus.append(self._inbox.get_nowait())
-            events = [e for pdu in pdus if (e := self._event(pdu)) is not None]
+            items = await self._next_items()
+            items += [(pdu, False) for pdu in self.early.expire(loop.time())]
+            events: list[StatusEvent | InboundMessage] = []
+            acks: list[DeliverSm] = []
+            for pdu, may_park in items:
+                if may_park and self._park(pdu, loop.time()):
+                    continue
+                acks.append(pdu)
+                if (event := self._event(pdu)) is not None:
+                    events.append(event)
+            if not acks:
+                continue
             yield EventBatch(events=list(events), cursor=None)
-            for pdu in pdus:
+            for pdu in acks:
                 await self._write(DeliverSmResp(sequence_num=pdu.sequence_num))
+
+    async def _next_items(self) -> list[tuple[DeliverSm, bool]]:
+        """What arrived (waiting for something, or until the oldest parked receipt runs out)."""
+        items = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(self.early.next_expiry()):
+                items.append(await self._inbox.get())
+        while not self._inbox.empty():
+            items.append(self._inbox.get_nowait())
+        return items
+
+    def _park(self, pdu: DeliverSm, now: float) -> bool:
+        """Park a receipt naming an id not recorded yet while a submit_sm is under way."""
+        if not self._submitting or self.config.receipt_id_base is not None or not pdu.is_receipt():
+            return False
+        receipt = parse_receipt(pdu.short_message or pdu.message_payload)
+        if receipt is None or receipt_external_id(receipt.message_id, self.config, self.submitted):
+            return False
+        self._requeue(self.early.park(pdu, receipt_candidates(receipt.message_id), now))
+        log.debug("receipt parked route=%s: its submit_sm_resp is not recorded yet", self.config.name)
+        return True
 
     def _event(self, pdu: DeliverSm) -> StatusEvent | InboundMessage | None:
         event = deliver_sm_event(pdu, self.config, self.submitted, self.connection_id)

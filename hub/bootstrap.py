@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,6 +56,8 @@ class Hub:
     doorbell: asyncio.Event | None = None
     #: Starts due campaigns and queues their due recipients (one per worker process).
     feeder: CampaignFeeder | None = None
+    #: This process's name in reader leases (host, pid and a random part: unique in the cluster).
+    holder: str = field(default_factory=lambda: process_name())
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _readers: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -158,6 +163,11 @@ def build_hub(
     return Hub(
         config, engine, uow, clock, channels, acceptor, ingest, network, sender, url_guard, doorbell, feeder
     )
+
+
+def process_name() -> str:
+    """A name for this hub process, unique among the processes sharing the database."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 @functools.cache

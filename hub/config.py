@@ -100,6 +100,14 @@ class DispatchConfig(_Frozen):
     retry_max_delay: float = 300.0
 
 
+class ReadersConfig(_Frozen):
+    """Long-poll readers (VK Bots Long Poll, Telegram getUpdates): one process reads each connection."""
+
+    #: How long a process's hold on a connection lasts unrenewed: a dead reader is taken over by
+    #: another process within this (plus a third of it, how often the others look).
+    lease_seconds: float = Field(15.0, ge=1, le=600)
+
+
 class LegConfig(_Frozen):
     """One step of a default route."""
 
@@ -116,6 +124,11 @@ class CascadeConfig(_Frozen):
     action_max_age_days: int = 3
     last_leg_watch_seconds: int = 86400
     prices: dict[Channel, float] = {"vk": 0.9, "ok": 0.9, "telegram": 0.5, "sms": 3.5}
+    #: Tries to withdraw an expired messenger message while its platform is unavailable; the next
+    #: leg waits for them (a refusal or a permanent error ends them at once).
+    withdraw_attempts: int = Field(3, ge=1, le=10)
+    #: The longest pause between two of those tries (seconds).
+    withdraw_max_delay: float = Field(5.0, gt=0, le=60)
 
 
 class LoggingConfig(_Frozen):
@@ -186,6 +199,7 @@ class Config(_Frozen):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
     dispatch: DispatchConfig = DispatchConfig()
+    readers: ReadersConfig = ReadersConfig()
     cascade: CascadeConfig = CascadeConfig()
     sandbox: SandboxConfig = SandboxConfig()
     logging: LoggingConfig = LoggingConfig()

@@ -174,6 +174,10 @@ class Leg(Base):
     read_at: Mapped[float | None] = mapped_column(default=None)
     external_id: Mapped[str | None] = mapped_column(String(64), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    #: An expired messenger message's withdrawal: `pending` (the next leg waits for it), then
+    #: `withdrawn`, `refused`, `unsupported` or `failed`; None when there was nothing to withdraw.
+    withdrawal: Mapped[str | None] = mapped_column(String(16), default=None)
+    withdraw_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class NotificationEvent(Base):
@@ -380,6 +384,17 @@ class Connection(Base):
     callback_token: Mapped[str] = mapped_column(String(64))
     #: Addresses (CIDRs) the platform calls back from; None or empty: any address.
     ip_allowlist: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+
+
+class ReaderLease(Base):
+    """Which process reads a long-poll connection, and until when: renewed by its holder, taken over after."""
+
+    __tablename__ = "reader_leases"
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[float]
 
 
 class AuditEntry(Base):

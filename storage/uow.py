@@ -25,6 +25,7 @@ from storage.repos.inbound import InboundRepo
 from storage.repos.links import LinkRepo
 from storage.repos.notifications import NotificationRepo
 from storage.repos.outbox import OutboxRepo
+from storage.repos.reader_leases import ReaderLeaseRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.sandbox import SandboxRepo
 from storage.repos.sessions import WebSessionRepo
@@ -51,6 +52,7 @@ class UnitOfWork:
     links: LinkRepo
     campaigns: CampaignRepo
     web_sessions: WebSessionRepo
+    reader_leases: ReaderLeaseRepo
 
     def __init__(
         self,
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.links = LinkRepo(session)
         self.campaigns = CampaignRepo(session)
         self.web_sessions = WebSessionRepo(session)
+        self.reader_leases = ReaderLeaseRepo(session)
         return self
 
     async def __aexit__(

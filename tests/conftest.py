@@ -32,7 +32,8 @@ TABLES = (
     "campaign_recipients, campaigns, link_tokens, webhook_deliveries, webhook_endpoints, "
     "classifier_feedback, threads, "
     "connections, sandbox_messages, inbound_messages, pending_receipts, outbox, notification_events, "
-    "legs, notifications, identities, contacts, templates, web_sessions, api_keys, clients, audit_log"
+    "legs, notifications, identities, contacts, templates, web_sessions, api_keys, clients, audit_log, "
+    "reader_leases"
 )
 
 

@@ -2,53 +2,33 @@
 
 A notification walks its route leg by leg. A leg that cannot reach the contact is skipped at
 once; a started leg waits until it reaches its `until` state (sent, delivered or read) or its TTL
-runs out, when it expires (and is withdrawn where the channel allows it) and the next leg starts.
-The dispatcher calls `advance` whenever a notification is due and applies what comes back.
+runs out, when it expires and the next leg starts. An expired messenger message the platform
+named is withdrawn first: the leg expires with `withdrawal="pending"` (committed with the
+expiry, so a crash cannot forget it), and the next leg does not start until `record_withdrawal`
+has settled it: withdrawn, refused by the platform, unsupported by the adapter, or failed after
+`Policy.withdraw_attempts` tries (a platform that refuses or is down must not hold the SMS back
+for long). The dispatcher calls `advance` whenever a notification is due and applies what
+comes back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from bots.backoff import BackoffConfig
 from hub.errors import ChannelError, ChannelUnavailable, OutcomeUnknown, RecipientUnreachable
+from storage.legs import LegState as LegState  # the cascade's unit, re-exported
+
+WithdrawAnswer = Literal["withdrawn", "refused", "unsupported"]
 
 MESSENGERS = frozenset({"vk", "ok", "telegram"})
 DEFAULT_UNTIL = {"vk": "delivered", "ok": "delivered", "telegram": "sent", "sms": "delivered"}
 TTL_MIN, TTL_MAX = 15, 86400
 #: Best first: the whole notification shows its best leg.
 RANK = ("read", "delivered", "sent", "sending", "queued", "expired", "failed", "skipped")
-_REACHED = {"sent": ("sent", "delivered", "read"), "delivered": ("delivered", "read"), "read": ("read",)}
 _OPEN = ("queued", "sending", "sent", "delivered")
 MAX_UNAVAILABLE_RETRIES = 8
-
-
-@dataclass(frozen=True)
-class LegState:
-    """One leg as the cascade sees it."""
-
-    idx: int
-    channel: str
-    until: str
-    ttl: int | None = None
-    status: str = "queued"
-    recipient: str | None = None
-    attempts: int = 0
-    started_at: float | None = None
-    expires_at: float | None = None
-    sent_at: float | None = None
-    delivered_at: float | None = None
-    read_at: float | None = None
-    external_id: str | None = None
-    error: str | None = None
-    price_minor: int = 0
-    units: int = 1
-    next_try_at: float | None = None
-
-    @property
-    def reached(self) -> bool:
-        """True once the leg is as far as its `until` asks."""
-        return self.status in _REACHED[self.until]
 
 
 @dataclass(frozen=True)
@@ -81,6 +61,10 @@ class Policy:
     last_leg_watch_seconds: int = 86400
     retry_min_delay: float = 1.0
     retry_max_delay: float = 300.0
+    #: Tries to withdraw an expired message while the platform is unavailable, then the next leg goes.
+    withdraw_attempts: int = 3
+    #: The longest pause between two of those tries.
+    withdraw_max_delay: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +131,11 @@ def advance(legs: tuple[LegState, ...], audience: Audience, now: float, policy: 
     draft = _Draft(list(legs))
     for i, leg in enumerate(draft.legs):
         last = i == len(draft.legs) - 1
+        if leg.withdrawal == "pending":  # the next leg waits until the expired message is withdrawn
+            if leg.next_try_at is not None and now < leg.next_try_at:
+                return draft.done(leg.next_try_at)
+            draft.withdraw.append(i)
+            return draft.done(now)
         if leg.status in ("skipped", "failed", "expired", "read"):
             if leg.status == "read":
                 return _finish(draft, i)
@@ -183,9 +172,18 @@ def advance(legs: tuple[LegState, ...], audience: Audience, now: float, policy: 
             return draft.done(leg.expires_at)
         if last and leg.ttl is None:
             return draft.done(None)  # nothing to fall back to: the honest status stays
-        draft.legs[i] = replace(leg, status="expired", error="ttl_elapsed")
+        withdraw = leg.channel in MESSENGERS and leg.external_id is not None
+        draft.legs[i] = replace(
+            leg,
+            status="expired",
+            error="ttl_elapsed",
+            withdrawal="pending" if withdraw else None,
+            next_try_at=None,
+        )
         draft.events.append(("leg_expired", i, f"not {leg.until} within {leg.ttl}s"))
-        draft.withdraw.append(i)
+        if withdraw:
+            draft.withdraw.append(i)
+            return draft.done(now)
     return draft.done(None)
 
 
@@ -229,6 +227,26 @@ def record_send(
     if isinstance(outcome, RecipientUnreachable):
         return replace(leg, status="skipped", error=detail), ("leg_skipped", leg.idx, detail)
     return replace(leg, status="failed", error=detail), ("leg_failed", leg.idx, detail)
+
+
+def record_withdrawal(
+    leg: LegState, outcome: WithdrawAnswer | ChannelError, now: float, policy: Policy
+) -> tuple[LegState, tuple[str, int | None, str | None]]:
+    """Apply the answer to withdrawing an expired leg's message; only an unavailable platform is retried."""
+    if outcome == "withdrawn":
+        return replace(leg, withdrawal="withdrawn", next_try_at=None), ("leg_withdrawn", leg.idx, None)
+    if isinstance(outcome, str):  # refused (too old, not allowed) or unsupported by the adapter
+        settled = replace(leg, withdrawal=outcome, next_try_at=None)
+        return settled, ("leg_not_withdrawn", leg.idx, outcome)
+    attempts = leg.withdraw_attempts + 1
+    detail = str(outcome)
+    if isinstance(outcome, ChannelUnavailable) and attempts < policy.withdraw_attempts:
+        delay = outcome.retry_after if outcome.retry_after is not None else backoff_delay(attempts, policy)
+        retry_at = now + min(delay, policy.withdraw_max_delay)
+        retried = replace(leg, withdraw_attempts=attempts, next_try_at=retry_at)
+        return retried, ("leg_withdraw_retry", leg.idx, detail)
+    failed = replace(leg, withdrawal="failed", withdraw_attempts=attempts, next_try_at=None)
+    return failed, ("leg_not_withdrawn", leg.idx, f"failed: {detail}")
 
 
 def apply_receipt(leg: LegState, status: str, at: float, error: str | None = None) -> LegState | None:

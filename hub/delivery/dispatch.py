@@ -3,8 +3,12 @@
 One round is three short steps so no transaction is open while a channel is slow:
   1. decide  (transaction): lease due rows, lock their notifications, run `cascade.advance`,
      mark legs `sending`;
-  2. send    (no transaction): call the adapters concurrently, withdraw expired messages;
+  2. send    (no transaction): withdraw expired messages, call the adapters concurrently;
   3. record  (transaction): store each answer, apply receipts that raced ahead, schedule the next look.
+An expired messenger message is withdrawn before the next leg starts: step 1 commits the expiry
+with the withdrawal pending, step 2 withdraws it, step 3 records the answer, and only a later
+round sends the next leg (see `hub.delivery.cascade`); a worker that dies in between leaves the
+withdrawal pending for the next one.
 A worker that dies anywhere leaves leased rows that another worker takes once the lease runs out;
 a leg found `sending` is re-sent with the same leg key, which the platform deduplicates.
 A worker told to stop (`run`'s event) claims nothing more and starts no further send (see
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bots.base import SendResult
@@ -32,9 +37,10 @@ from hub.delivery.cascade import (
     advance,
     apply_receipt,
     record_send,
+    record_withdrawal,
     summarize,
 )
-from hub.delivery.sending import Outcome, Send, Sender
+from hub.delivery.sending import Outcome, Send, Sender, WithdrawOutcome
 from hub.webhooks import events as webhooks
 from storage.repos.notifications import NotificationHead, leg_row
 from storage.uow import UnitOfWork
@@ -70,6 +76,8 @@ class Dispatcher:
             last_leg_watch_seconds=config.cascade.last_leg_watch_seconds,
             retry_min_delay=config.dispatch.retry_min_delay,
             retry_max_delay=config.dispatch.retry_max_delay,
+            withdraw_attempts=config.cascade.withdraw_attempts,
+            withdraw_max_delay=config.cascade.withdraw_max_delay,
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -101,16 +109,17 @@ class Dispatcher:
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """One round; returns how many notifications it handled. `stop` cuts the send step short."""
         now = self._clock.now()
+        stop = stop or asyncio.Event()
         async with self._uow() as uow:
             ids = await uow.outbox.claim_due(self._config.batch_size, now, now + self._config.lease_seconds)
             if not ids:
                 return 0
             sends, withdraws, audiences = await self._decide(uow, ids, now)
             await uow.commit()
-        outcomes = await self._sender.send_all(sends, stop or asyncio.Event())
-        await self._sender.withdraw_all(withdraws)
-        if sends:
-            await self._record(sends, outcomes, audiences)
+        withdrawn = await self._sender.withdraw_all(withdraws, stop)
+        outcomes = await self._sender.send_all(sends, stop)
+        if sends or withdraws:
+            await self._record(Answers(sends, outcomes, withdraws, withdrawn), audiences)
         return len(ids)
 
     async def _audiences(
@@ -148,23 +157,22 @@ class Dispatcher:
         changes = _Changes(now)
         for nid, note in notes.items():
             step = advance(tuple(legs[nid]), audiences[nid], now, self._policy)
-            changes.apply(note, legs[nid], step, keep_lease=bool(step.send))
+            changes.apply(note, legs[nid], step, keep_lease=bool(step.send or step.withdraw))
             sends += [Send(note, step.legs[i]) for i in step.send]
             withdraws += [Send(note, step.legs[i]) for i in step.withdraw]
         await changes.save(uow)
         return sends, withdraws, audiences
 
-    async def _record(
-        self, sends: list[Send], outcomes: list[Outcome], audiences: dict[str, Audience]
-    ) -> None:
+    async def _record(self, answers: Answers, audiences: dict[str, Audience]) -> None:
         """Store the answers; a send handed back (None) keeps its `sending` leg and its row is released."""
         now = self._clock.now()
-        ids = {s.notification.id for s in sends}
+        ids = {s.notification.id for s in [*answers.sends, *answers.withdraws]}
         async with self._uow() as uow:
             notes = await uow.notifications.lock(ids)
             legs = await uow.notifications.legs(ids)
             changes = _Changes(now)
-            for item, outcome in zip(sends, outcomes, strict=True):
+            self._withdrawals(answers, legs, changes)
+            for item, outcome in zip(answers.sends, answers.outcomes, strict=True):
                 nid, idx = item.notification.id, item.leg.idx
                 current = legs[nid][idx]
                 if current.status != "sending" or outcome is None:
@@ -188,6 +196,17 @@ class Dispatcher:
             await changes.save(uow)
             await uow.commit()
 
+    def _withdrawals(self, answers: Answers, legs: dict[str, list[LegState]], changes: _Changes) -> None:
+        """Settle (or schedule a retry of) each pending withdrawal; one handed back stays pending."""
+        for item, outcome in zip(answers.withdraws, answers.withdrawn, strict=True):
+            nid, idx = item.notification.id, item.leg.idx
+            current = legs[nid][idx]
+            if current.withdrawal != "pending" or outcome is None:
+                continue
+            legs[nid][idx], event = record_withdrawal(current, outcome, changes.now, self._policy)
+            changes.events.append(_event(nid, changes.now, event))
+            changes.legs.append(leg_row(nid, legs[nid][idx]))
+
     async def _apply_parked(
         self, uow: UnitOfWork, legs: dict[str, list[LegState]], changes: _Changes
     ) -> None:
@@ -205,6 +224,16 @@ class Dispatcher:
                 legs[nid][idx] = updated
                 changes.legs.append(leg_row(nid, updated))
                 changes.events.append(_event(nid, receipt.at, ("leg_" + receipt.status, idx, receipt.error)))
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the channels said in one round's send step, in the order of the requests."""
+
+    sends: list[Send]
+    outcomes: list[Outcome]
+    withdraws: list[Send]
+    withdrawn: list[WithdrawOutcome]
 
 
 def _event(nid: str, at: float, event: tuple[str, int | None, str | None]) -> dict[str, Any]:

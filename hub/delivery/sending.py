@@ -17,15 +17,19 @@ from bots.base import OutboundMessage, SendResult
 from hub.channels.router import ChannelRouter
 from hub.config import DispatchConfig
 from hub.contacts.phones import mask_phone
-from hub.delivery.cascade import LegState
+from hub.delivery.cascade import LegState, WithdrawAnswer
 from hub.errors import ChannelError, ChannelUnavailable
 from storage.repos.notifications import NotificationHead
 
 log = logging.getLogger("notifyhub.dispatch")
 SEND_TIMEOUT = 30.0
+#: A withdrawal holds the next leg back: it gets less time than a send.
+WITHDRAW_TIMEOUT = 10.0
 
 #: A channel's answer, our error, or None: the send was handed back (never started, or cut off on stop).
 Outcome = SendResult | ChannelError | None
+#: The same for withdrawing an expired leg's message.
+WithdrawOutcome = WithdrawAnswer | ChannelError | None
 
 
 @dataclass(frozen=True)
@@ -99,16 +103,37 @@ class Sender:
                 f"adapter error: {type(e).__name__}", channel=leg.channel, code="adapter_error"
             )
 
-    async def withdraw_all(self, items: list[Send]) -> None:
-        """Withdraw expired messenger messages, best effort: the next leg goes out anyway."""
-        for item in items:
-            leg = item.leg
-            try:
-                adapter = self._channels.adapter(item.notification.client_id, leg.channel)
-                if adapter.can_withdraw and leg.external_id:
-                    await adapter.withdraw(item.message(), leg.external_id)
-            except Exception as e:
-                log.warning("withdraw failed ntf=%s leg=%s: %r", item.notification.id, leg.idx, e)
+    async def withdraw_all(self, items: list[Send], stop: asyncio.Event) -> list[WithdrawOutcome]:
+        """Withdraw expired messenger messages concurrently; None for those handed back on stop."""
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def gated(item: Send) -> WithdrawOutcome:
+            async with gate:
+                return None if stop.is_set() else await self.withdraw_one(item)
+
+        return list(await asyncio.gather(*(gated(item) for item in items)))
+
+    async def withdraw_one(self, item: Send) -> WithdrawAnswer | ChannelError:
+        """One withdrawal; every failure becomes our error type, so the cascade can decide."""
+        leg, nid = item.leg, item.notification.id
+        try:
+            adapter = self._channels.adapter(item.notification.client_id, leg.channel)
+            if not adapter.can_withdraw or not leg.external_id:
+                return "unsupported"
+            async with asyncio.timeout(WITHDRAW_TIMEOUT):
+                done = await adapter.withdraw(item.message(), leg.external_id)
+            log.debug("withdraw ntf=%s leg=%s id=%s: %s", nid, leg.idx, leg.external_id, done)
+            return "withdrawn" if done else "refused"
+        except ChannelError as e:
+            log.warning("withdraw failed ntf=%s leg=%s: %r", nid, leg.idx, e)
+            return e
+        except TimeoutError:
+            return ChannelUnavailable("withdraw timed out", channel=leg.channel, code="timeout")
+        except Exception as e:  # an adapter bug must not kill the worker: retried, then given up
+            log.exception("adapter crashed withdrawing ntf=%s leg=%s", nid, leg.idx)
+            return ChannelUnavailable(
+                f"adapter error: {type(e).__name__}", channel=leg.channel, code="adapter_error"
+            )
 
 
 async def settle(tasks: list[asyncio.Task[Outcome]], stop: asyncio.Event, grace: float) -> None:

@@ -28,6 +28,8 @@ def leg_view(leg: LegState) -> dict[str, Any]:
         "read_at": iso(leg.read_at),
         "error": leg.error,
         "price": money(leg.price_minor * leg.units),
+        #: An expired message's withdrawal: pending, withdrawn, refused, unsupported, failed (or None).
+        "withdrawal": leg.withdrawal,
     }
 
 

@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.delivery.cascade import LegState
 from storage.db import any_of, is_postgres
+from storage.legs import LegState
 from storage.models import Leg, Notification, NotificationEvent, PendingReceipt
 
 _LEG_FIELDS = tuple(f for f in LegState.__dataclass_fields__ if f != "idx")

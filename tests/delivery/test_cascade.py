@@ -12,6 +12,7 @@ from hub.delivery.cascade import (
     advance,
     apply_receipt,
     record_send,
+    record_withdrawal,
     summarize,
 )
 from hub.errors import ChannelRejected, ChannelUnavailable, OutcomeUnknown, RecipientUnreachable
@@ -89,7 +90,9 @@ def test_leg_waits_for_delivery_then_expires_and_the_next_leg_starts() -> None:
     waiting = advance(legs, audience(), NOW + 30, POLICY)
     assert waiting.due_at == NOW + 60 and not waiting.send
     expired = advance(legs, audience(), NOW + 60, POLICY)
-    assert expired.legs[0].status == "expired" and expired.withdraw == (0,) and expired.send == (1,)
+    assert expired.legs[0].status == "expired" and expired.withdraw == (0,) and expired.send == ()
+    withdrawn, _ = record_withdrawal(expired.legs[0], "withdrawn", NOW + 60, POLICY)
+    assert advance((withdrawn, expired.legs[1]), audience(), NOW + 60, POLICY).send == (1,)
 
 
 def test_delivery_within_ttl_ends_the_cascade_and_later_legs_are_not_needed() -> None:

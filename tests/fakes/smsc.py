@@ -3,6 +3,11 @@
 Binds transceivers (checking system_id/password), answers submit_sm with a hex or decimal
 message id (or an injected status, or never), answers enquire_link and unbind, and pushes
 deliver_sm receipts and mobile-originated messages. Records every accepted submit_sm.
+
+With `receipt_delay` set, every accepted submit_sm also gets a DELIVRD receipt (its id in
+decimal) that many seconds after the submit_sm_resp; at 0 the receipt goes out in the same write,
+right behind the response, and with `receipt_first` right before it (a fast SMSC whose receipt
+overtakes its own response).
 """
 
 from __future__ import annotations
@@ -75,6 +80,11 @@ class FakeSmsc:
         self._seq = 5000
         self._next_id = 0x1A2B3C
         self.port = 0
+        #: Seconds from a submit_sm_resp to its automatic DELIVRD receipt; None sends none.
+        self.receipt_delay: float | None = None
+        #: Write a receipt due at once before the submit_sm_resp instead of after it.
+        self.receipt_first = False
+        self._later: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> FakeSmsc:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -82,6 +92,8 @@ class FakeSmsc:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for task in self._later:
+            task.cancel()
         for writer in self._writers:
             writer.close()
         if self._server is not None:
@@ -101,9 +113,19 @@ class FakeSmsc:
                 body = await reader.readexactly(header.pdu_length - 16)
                 pdu = CLASSES[header.smpp_command].from_pdu(head + body, header, default_encoding="gsm0338")
                 reply = self._answer(pdu)
+                receipt = self._auto_receipt(reply)
+                if receipt is not None and self.receipt_first:
+                    writer.write(self._numbered(receipt).pdu())
                 if reply is not None:
                     writer.write(reply.pdu())
-                    await writer.drain()
+                if receipt is not None and not self.receipt_first:
+                    if self.receipt_delay:
+                        task = asyncio.create_task(self._later_receipt(writer, receipt, self.receipt_delay))
+                        self._later.add(task)
+                        task.add_done_callback(self._later.discard)
+                    else:
+                        writer.write(self._numbered(receipt).pdu())
+                await writer.drain()
                 if isinstance(pdu, Unbind):
                     break
         writer.close()
@@ -146,9 +168,26 @@ class FakeSmsc:
         )
         return SubmitSmResp(sequence_num=pdu.sequence_num, message_id=self.format_id(self._next_id))
 
-    async def _push(self, pdu: DeliverSm) -> None:
+    def _auto_receipt(self, reply: SmppMessage | None) -> DeliverSm | None:
+        accepted = isinstance(reply, SubmitSmResp) and reply.command_status == SmppCommandStatus.ESME_ROK
+        if self.receipt_delay is None or not accepted:
+            return None
+        return self.receipt(str(self.submitted[-1].message_id))
+
+    async def _later_receipt(self, writer: asyncio.StreamWriter, receipt: DeliverSm, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if not writer.is_closing():
+            writer.write(self._numbered(receipt).pdu())
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+
+    def _numbered(self, pdu: DeliverSm) -> DeliverSm:
         self._seq += 1
         pdu.sequence_num = self._seq
+        return pdu
+
+    async def _push(self, pdu: DeliverSm) -> None:
+        self._numbered(pdu)
         for writer in self._writers:
             if not writer.is_closing():
                 writer.write(pdu.pdu())
@@ -156,6 +195,10 @@ class FakeSmsc:
 
     async def send_receipt(self, receipt_id: str, stat: str = "DELIVRD", err: int = 0) -> None:
         """Push a delivery receipt whose id is written exactly as given."""
+        await self._push(self.receipt(receipt_id, stat, err))
+
+    def receipt(self, receipt_id: str, stat: str = "DELIVRD", err: int = 0) -> DeliverSm:
+        """A delivery receipt deliver_sm (not numbered yet) whose id is written exactly as given."""
         now = datetime(2026, 1, 1, 12, 0)
         text = DeliverSm.encode_receipt(
             {
@@ -169,14 +212,12 @@ class FakeSmsc:
                 "text": "",
             }
         )
-        await self._push(
-            DeliverSm(
-                short_message=text,
-                source=PhoneNumber("79990000001", TON.INTERNATIONAL, NPI.ISDN),
-                destination=PhoneNumber("NotifyHub"),
-                esm_class=0b00000100,
-                registered_delivery=0,
-            )
+        return DeliverSm(
+            short_message=text,
+            source=PhoneNumber("79990000001", TON.INTERNATIONAL, NPI.ISDN),
+            destination=PhoneNumber("NotifyHub"),
+            esm_class=0b00000100,
+            registered_delivery=0,
         )
 
     async def send_mo(self, source: str, text: str, to: str = "79001234567") -> None:
