@@ -16,10 +16,12 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.repos.audiences import AudienceRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.contacts import ContactRepo
+from storage.repos.directory import DirectoryRepo
 from storage.repos.inbound import InboundRepo
 from storage.repos.links import LinkRepo
 from storage.repos.notifications import NotificationRepo
@@ -47,6 +49,8 @@ class UnitOfWork:
     webhooks: WebhookRepo
     audit: AuditRepo
     links: LinkRepo
+    audiences: AudienceRepo
+    directory: DirectoryRepo
 
     def __init__(
         self,
@@ -82,6 +86,8 @@ class UnitOfWork:
         self.webhooks = WebhookRepo(session)
         self.audit = AuditRepo(session)
         self.links = LinkRepo(session)
+        self.audiences = AudienceRepo(session)
+        self.directory = DirectoryRepo(session)
         return self
 
     async def __aexit__(

@@ -9,7 +9,18 @@ from aiohttp import web
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
-from hub.api import clients, connections, contacts, keys, notifications, reports, templates, threads, webhooks
+from hub.api import (
+    audiences,
+    clients,
+    connections,
+    contacts,
+    keys,
+    notifications,
+    reports,
+    templates,
+    threads,
+    webhooks,
+)
 from hub.api.guard import guard_middleware
 from hub.api.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 from hub.api.openapi import openapi_document
@@ -77,9 +88,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/admin/templates/{id}/decision", templates.admin_decide)
     app.router.add_get("/v1/reports/delivery", reports.get_delivery_report)
     connections.setup_connection_routes(app)  # /v1/admin/connections and the /channels/... ingress
-    threads.setup_thread_routes(app)  # threads, messages, contacts, surveys, agent keys
+    threads.setup_thread_routes(app)  # threads, messages, surveys, agent keys
     webhooks.setup_webhook_routes(app)  # /v1/webhooks
-    contacts.setup_contact_routes(app)  # /v1/contacts/{phone}/links, .../ownership, /v1/contacts/import
+    contacts.setup_contact_routes(app)  # /v1/contacts[/{phone}[/links|/ownership]], import, /v1/settings
+    audiences.setup_audience_routes(app)  # /v1/groups, /v1/segments
     keys.setup_key_routes(app)  # /v1/keys, /v1/audit, /v1/admin/clients/{id}, /v1/admin/keys
 
 
