@@ -35,6 +35,8 @@ _NAME = re.compile(r"^[^\W\d]\w{0,63}$")
 _NUMBER = re.compile(r"^-?(0|[1-9]\d{0,14})([.,]\d+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 _TRUE, _FALSE = {"true", "1", "yes", "да"}, {"false", "0", "no", "нет"}
+#: Words that make a first value a boolean (1 and 0 are numbers until the type is known).
+_WORDS = (_TRUE | _FALSE) - {"1", "0"}
 
 
 def column_name(raw: str) -> str:
@@ -60,8 +62,8 @@ def infer(value: Any) -> tuple[AttributeType, Any]:
     if isinstance(value, datetime | date):
         return "date", normal_date(value)
     text = str(value).strip()
-    if text.lower() in ("true", "false"):
-        return "boolean", text.lower() == "true"
+    if text.lower() in _WORDS:
+        return "boolean", text.lower() in _TRUE
     if _NUMBER.match(text):
         return "number", _finite(float(text.replace(",", ".")))
     if _DATE.match(text):
