@@ -83,11 +83,12 @@ def coerce(value: Any, kind: AttributeType, field: str) -> Any:
 
 
 def typed(
-    values: Mapping[str, Any], known: Mapping[str, AttributeType], where: str = ""
+    values: Mapping[str, Any], known: Mapping[str, AttributeType], where: str = "", strict: bool = False
 ) -> tuple[dict[str, Any], dict[str, AttributeType]]:
     """Values checked against known types (unknown ones inferred); returns (values, newly learned types).
 
     A None or empty value means "no value" and is returned as None (a PATCH removes it, an import skips it).
+    `strict` (JSON bodies) wants the JSON type itself: 5 is not text there, "5" not a number.
     """
     out: dict[str, Any] = {}
     learned: dict[str, AttributeType] = {}
@@ -100,6 +101,8 @@ def typed(
         if kind is None:
             learned[name], out[name] = infer(raw)
         else:
+            if strict and (not isinstance(raw, _JSON_TYPES[kind]) or (kind == "number" and raw is True)):
+                raise RequestError("invalid_attribute_value", f"{where}{name}: {_HINT[kind]}")
             out[name] = coerce(raw, kind, f"{where}{name}")
     return out, learned
 
@@ -166,6 +169,12 @@ def _date(value: Any) -> str:
 
 
 _COERCE = {"string": _string, "number": _number, "boolean": _boolean, "date": _date}
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "number": (int, float),
+    "boolean": bool,
+    "date": str,
+}
 _HINT = {
     "string": "text expected",
     "number": "a number expected",

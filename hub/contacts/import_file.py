@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import io
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from hub.contacts.attributes import column_name, typed

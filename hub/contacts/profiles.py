@@ -110,7 +110,7 @@ async def patch_contact(uow: UnitOfWork, client_id: str, phone: str, body: Any, 
     async with uow:
         contact = await _found(uow, client_id, phone)
         known = {n: as_type(t) for n, t in (await uow.audiences.attribute_types(client_id)).items()}
-        values, learned = typed(changes.get("attributes", {}), known, where="attributes.")
+        values, learned = typed(changes.get("attributes", {}), known, "attributes.", strict=True)
         profile = {c: getattr(contact, c) for c in PROFILE}
         if "name" in changes:
             profile["name"] = changes["name"]

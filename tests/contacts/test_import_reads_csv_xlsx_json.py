@@ -85,7 +85,11 @@ def test_rows_become_contacts_with_typed_attributes_groups_zone_and_place() -> N
         "Asia/Novosibirsk",
         None,
     )
-    assert (second.place.country, second.place.timezone, second.timezone) == ("RU", None, "Asia/Yekaterinburg")
+    assert (second.place.country, second.place.timezone, second.timezone) == (
+        "RU",
+        None,
+        "Asia/Yekaterinburg",
+    )
     assert second.attributes["last_order_at"] == "2026-04-01T07:00:00Z" and second.attributes["vip"] is False
     assert checker.learned == {
         "город": "string",

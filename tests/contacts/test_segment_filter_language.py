@@ -85,7 +85,10 @@ def test_every_leaf_and_combinator() -> None:
 @pytest.mark.parametrize(
     ("raw", "path"),
     [
-        ({"all": [{"group": "VIP"}, {"attr": "last_order_at", "older_than": "90 days"}]}, "filter.all[1].older_than"),
+        (
+            {"all": [{"group": "VIP"}, {"attr": "last_order_at", "older_than": "90 days"}]},
+            "filter.all[1].older_than",
+        ),
         ({"all": [{"attr": "cty", "eq": "Казань"}]}, "filter.all[0].attr"),
         ({"attr": "city", "like": "К%"}, "filter.like"),
         ({"attr": "city", "eq": 5}, "filter.eq"),
