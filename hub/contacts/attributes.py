@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from hub.errors import RequestError
@@ -39,6 +40,7 @@ _TRUE, _FALSE = {"true", "1", "yes", "да"}, {"false", "0", "no", "нет"}
 _WORDS = (_TRUE | _FALSE) - {"1", "0"}
 
 
+@lru_cache(maxsize=4096)
 def column_name(raw: str) -> str:
     """A column or key as an attribute name: trimmed, lower case, other characters as `_`."""
     return re.sub(r"[^\w]+", "_", raw.strip().lower()).strip("_")

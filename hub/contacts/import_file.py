@@ -137,7 +137,7 @@ class RowChecker:
                 raise RequestError(f"invalid_{channel}", f"{channel}: {_ID_HINT[channel]}")
             if value:
                 identities[channel] = value
-        e164 = normalize_phone(phone)
+        e164 = _phone(phone)
         attributes = self._attributes({k: v for k, v in values.items() if k not in FIELDS})
         return ImportRow(
             index,
@@ -193,6 +193,27 @@ def validate(items: Iterable[tuple[int | None, Any]], now: float) -> Parsed:
         outcome = checker.check(index, line, raw)
         (parsed.errors if isinstance(outcome, RowError) else parsed.rows).append(outcome)  # type: ignore[arg-type]
     return parsed
+
+
+_RUSSIAN = re.compile(r"^(?:\+7|8(?=[3489]))(\d{10})$")
+
+
+@lru_cache(maxsize=65536)
+def _valid_block(block: str) -> bool:
+    try:
+        normalize_phone(block + "0" * (12 - len(block)))
+    except RequestError:
+        return False
+    return True
+
+
+def _phone(raw: str) -> str:
+    """`normalize_phone`, quicker for +7 numbers written in full (whose validity goes 7 digits deep)."""
+    match = _RUSSIAN.match(raw)
+    if match is None:
+        return normalize_phone(raw)
+    e164 = "+7" + match.group(1)
+    return e164 if _valid_block(e164[:9]) else normalize_phone(raw)
 
 
 @lru_cache(maxsize=65536)

@@ -23,7 +23,6 @@ from hub.contacts.linking import identity_row
 from hub.contacts.phones import mask_phone
 from hub.errors import RequestError
 from hub.ids import new_id
-from storage.models import Contact
 from storage.repos.contacts import contact_row
 from storage.repos.directory import PROFILE
 from storage.uow import UnitOfWork
@@ -156,37 +155,38 @@ async def _chunk(
 ) -> None:
     if not rows:
         return
-    known = await uow.contacts.by_phones(client_id, [r.phone for r in rows])
+    known = await uow.directory.profiles_by_phones(client_id, [r.phone for r in rows])
     fresh = [r for r in rows if r.phone not in known]
     await uow.contacts.add_many(
         [{**contact_row(new_id("con"), client_id, r.phone, now), **_profile(r, None, now)} for r in fresh], []
     )
-    contacts = {**known, **await uow.contacts.by_phones(client_id, [r.phone for r in fresh])}
+    ids = {p: i for p, i in (await uow.directory.ids_by_phones(client_id, [r.phone for r in fresh])).items()}
+    ids.update({phone: row.id for phone, row in known.items()})
     taken = {
         ch: await uow.links.identities(client_id, ch, [r.identities[ch] for r in rows if ch in r.identities])
         for ch in ("vk", "ok", "telegram")
     }
     owners = await uow.contacts.get_many({i.contact_id for by_ext in taken.values() for i in by_ext.values()})
-    own = await uow.contacts.identities(c.id for c in contacts.values())
+    own = await uow.contacts.identities(ids.values()) if any(r.identities for r in rows) else {}
     profiles: list[dict[str, Any]] = []
     adds: list[dict[str, Any]] = []
     members: list[tuple[str, str]] = []
     for row in rows:
-        contact = contacts[row.phone]
-        new = row.phone not in known
-        plan = _plan(row, contact.id, taken, owners, own.get(contact.id, []))
+        contact_id, contact = ids[row.phone], known.get(row.phone)
+        new = contact is None
+        plan = _plan(row, contact_id, taken, owners, own.get(contact_id, []))
         if isinstance(plan, RowError):
             result.reject(plan)
             continue
-        changed = await _do(uow, contact.id, row, plan, now)
+        changed = await _do(uow, contact_id, row, plan, now)
         adds += [
-            identity_row(client_id, contact.id, ch, ext, row.last_active_at, now) for ch, ext in plan.add
+            identity_row(client_id, contact_id, ch, ext, row.last_active_at, now) for ch, ext in plan.add
         ]
-        members += [(name, contact.id) for name in row.groups]
-        if not new:
+        members += [(name, contact_id) for name in row.groups]
+        if contact is not None:
             profile = _profile(row, contact, now)
             if any(profile[c] != getattr(contact, c) for c in PROFILE):
-                profiles.append({"id": contact.id, **profile})
+                profiles.append({"id": contact_id, **profile})
                 changed = True
         if new:
             result.created += 1
@@ -199,7 +199,7 @@ async def _chunk(
     await _join_groups(uow, client_id, members, now)
 
 
-def _profile(row: ImportRow, contact: Contact | None, now: float) -> dict[str, Any]:
+def _profile(row: ImportRow, contact: Any, now: float) -> dict[str, Any]:
     """The contact's profile after this row: given fields replace, attributes merge, consent records when."""
     old: dict[str, Any] = {c: getattr(contact, c) for c in PROFILE} if contact is not None else {}
     profile = {**old}

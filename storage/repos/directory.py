@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import any_of
 from storage.filter_sql import condition
 from storage.filters import Node
 from storage.models import (
@@ -87,8 +88,18 @@ class DirectoryRepo:
         """Contact ids of these phones (those the client has)."""
         if not phones:
             return {}
-        stmt = select(_C.c.phone, _C.c.id).where(_C.c.client_id == client_id, _C.c.phone.in_(phones))
+        stmt = select(_C.c.phone, _C.c.id).where(
+            _C.c.client_id == client_id, any_of(self._session, _C.c.phone, phones)
+        )
         return {phone: cid for phone, cid in (await self._session.execute(stmt)).all()}
+
+    async def profiles_by_phones(self, client_id: str, phones: list[str]) -> dict[str, Row[Any]]:
+        """Id, phone and profile of these phones' contacts, as plain rows (imports read many)."""
+        if not phones:
+            return {}
+        columns = [_C.c.id, _C.c.phone, *(_C.c[c] for c in PROFILE)]
+        stmt = select(*columns).where(_C.c.client_id == client_id, any_of(self._session, _C.c.phone, phones))
+        return {row.phone: row for row in (await self._session.execute(stmt)).all()}
 
     async def set_profiles(self, rows: list[dict[str, Any]]) -> None:
         """Write whole profiles: each row has `id` and every PROFILE column."""
