@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.api.audience_schemas import GroupIn, MembersIn, SegmentIn
 from hub.api.requests import HUB, client_of, principal, read_json
+from hub.api.schemas import parse
 from hub.contacts.audiences import (
     change_members,
     create_group,
@@ -20,7 +22,8 @@ async def post_group(request: web.Request) -> web.Response:
     """A new group: 201 {id, name}."""
     client = await client_of(request)
     hub = request.app[HUB]
-    made = await create_group(hub.uow(), client.id, await read_json(request), hub.clock.now())
+    body = parse(GroupIn, await read_json(request))
+    made = await create_group(hub.uow(), client.id, body.model_dump(), hub.clock.now())
     return web.json_response(made, status=201)
 
 
@@ -33,7 +36,7 @@ async def get_groups(request: web.Request) -> web.Response:
 async def post_members(request: web.Request) -> web.Response:
     """Add contacts to a group by phone."""
     client = await client_of(request)
-    body = await read_json(request)
+    body = parse(MembersIn, await read_json(request)).model_dump()
     uow = request.app[HUB].uow()
     return web.json_response(await change_members(uow, client.id, request.match_info["id"], body, add=True))
 
@@ -41,7 +44,7 @@ async def post_members(request: web.Request) -> web.Response:
 async def delete_members(request: web.Request) -> web.Response:
     """Take contacts out of a group by phone."""
     client = await client_of(request)
-    body = await read_json(request)
+    body = parse(MembersIn, await read_json(request)).model_dump()
     uow = request.app[HUB].uow()
     return web.json_response(await change_members(uow, client.id, request.match_info["id"], body, add=False))
 
@@ -57,7 +60,8 @@ async def post_segment(request: web.Request) -> web.Response:
     """Save a segment: 201, or 422 naming the part of the filter at fault."""
     client = await client_of(request)
     hub = request.app[HUB]
-    made = await create_segment(hub.uow(), client.id, await read_json(request), hub.clock.now())
+    body = parse(SegmentIn, await read_json(request))
+    made = await create_segment(hub.uow(), client.id, body.model_dump(), hub.clock.now())
     return web.json_response(made, status=201)
 
 

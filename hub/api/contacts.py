@@ -16,10 +16,11 @@ client's phones are simply other contacts.
 from __future__ import annotations
 
 import tempfile
-from typing import IO, Any
+from typing import IO
 
 from aiohttp import web
 
+from hub.api.audience_schemas import ContactPatchIn, SettingsIn
 from hub.api.guard import key_actor
 from hub.api.requests import HUB, client_of, principal, read_json
 from hub.api.schemas import LinksIn, OwnershipIn, parse
@@ -158,7 +159,8 @@ async def patch_contact_view(request: web.Request) -> web.Response:
     client = await client_of(request)
     phone = normalize_phone(request.match_info["phone"])
     hub = request.app[HUB]
-    await patch_contact(hub.uow(), client.id, phone, await read_json(request), hub.clock.now())
+    body = parse(ContactPatchIn, await read_json(request)).model_dump(exclude_unset=True)
+    await patch_contact(hub.uow(), client.id, phone, body, hub.clock.now())
     return web.json_response(await contact_view(hub.uow(), client.id, phone, hub.clock.now()))
 
 
@@ -185,10 +187,8 @@ async def get_settings(request: web.Request) -> web.Response:
 async def patch_settings(request: web.Request) -> web.Response:
     """Set the zone of contacts whose number names several zones and who gave none."""
     client = await client_of(request)
-    body: Any = await read_json(request)
-    only_zone = isinstance(body, dict) and set(body) == {"default_timezone"}
-    zone = body["default_timezone"] if only_zone else ""
-    if not isinstance(zone, str) or not valid_zone(zone):
+    zone = parse(SettingsIn, await read_json(request)).default_timezone
+    if not valid_zone(zone):
         raise RequestError("invalid_field", "default_timezone: an IANA zone such as Europe/Moscow")
     hub = request.app[HUB]
     async with hub.uow() as uow:
