@@ -32,7 +32,8 @@ from typing import Any
 from hub.contacts.attributes import column_name, typed
 from hub.contacts.import_formats import read_items
 from hub.contacts.phones import normalize_phone
-from hub.contacts.regions import Place, locate
+from hub.contacts.places import NOWHERE, place_of
+from hub.contacts.regions import Place
 from hub.contacts.segment_filter import valid_zone
 from hub.errors import RequestError
 from storage.filters import AttributeType
@@ -54,7 +55,6 @@ _ID_HINT = {
 }
 _TRUE, _FALSE = {"true", "1", "yes", "y", "да"}, {"false", "0", "no", "n", "нет"}
 MAX_GROUPS = 50
-_NOWHERE = Place(None, None, None)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class ImportRow:
     groups: tuple[str, ...] = ()
     timezone: str | None = None
     consent_source: str | None = None
-    place: Place = _NOWHERE
+    place: Place = NOWHERE
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class RowChecker:
             _groups(values.get("groups")),
             _zone(values.get("timezone")),
             _text(values.get("consent_source"), "consent_source")[:64] or None,
-            _place(e164),
+            place_of(e164),
         )
 
     def _attributes(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -214,18 +214,6 @@ def _phone(raw: str) -> str:
         return normalize_phone(raw)
     e164 = "+7" + match.group(1)
     return e164 if _valid_block(e164[:9]) else normalize_phone(raw)
-
-
-@lru_cache(maxsize=65536)
-def _place_of_block(block: str) -> Place:
-    return locate(block + "0" * (12 - len(block)))
-
-
-def _place(phone: str) -> Place:
-    """`locate`, remembered per block for +7 numbers (their data goes at most 8 digits deep)."""
-    if phone.startswith("+7") and len(phone) == 12:
-        return _place_of_block(phone[:9])
-    return locate(phone)
 
 
 def _text(value: Any, name: str) -> str:

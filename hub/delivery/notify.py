@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.api.schemas import NotifyIn, RouteLeg
 from hub.config import Config
 from hub.contacts.phones import normalize_phone
+from hub.contacts.places import with_place
 from hub.delivery.cascade import DEFAULT_UNTIL, LegState
 from hub.delivery.templates import render
 from hub.errors import RequestError
@@ -141,7 +142,7 @@ class Acceptor:
         new_idents: list[dict[str, Any]] = []
         for phone in sorted(set(phones.values()) - by_phone.keys()):
             contact_id = by_phone[phone] = new_id("con")
-            new_contacts.append(contact_row(contact_id, client.id, phone, now))
+            new_contacts.append(with_place(contact_row(contact_id, client.id, phone, now)))
             for ident in self._directory(phone, now) if self._directory else []:
                 new_idents.append(
                     {
@@ -159,7 +160,7 @@ class Acceptor:
             for n, ext in wanted.items():
                 if ext not in known:
                     known[ext] = new_id("con")
-                    new_contacts.append(contact_row(known[ext], client.id, None, now))
+                    new_contacts.append(with_place(contact_row(known[ext], client.id, None, now)))
                     new_idents.append(
                         {
                             "id": new_id("idn"),
