@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import random
 import resource
@@ -25,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("NOTIFYHUB_BENCH_PG_URL", "postgresql://127.0.0.1:5432/postgres")
+_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
 CITIES = ("Москва", "Казань", "Новосибирск", "Екатеринбург", "Омск", "Самара", "Пермь")
 
 
@@ -48,11 +50,14 @@ def cli(config: Path, *args: str) -> tuple[float, float, str]:
     The peak comes from `/usr/bin/time -v` where it exists, else from getrusage (the largest child so far).
     """
     command = [str(Path(sys.executable).parent / "notifyhub"), *args, "--config", str(config)]
+    env = dict(os.environ)
+    env.setdefault("NOTIFYHUB_SECRET_KEY", _KEY)  # PostgreSQL refuses to start without one
     timed = Path("/usr/bin/time").exists()
     started = time.perf_counter()
     done = subprocess.run(
         (["/usr/bin/time", "-v"] if timed else []) + command,
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -94,6 +99,7 @@ def bench(kind: str, csv: Path, rows: int, again: bool, folder: Path) -> list[st
     config.write_text(f"database: {{url: '{url}'}}\nlogging: {{level: WARNING}}\n")
     lines = []
     try:
+        cli(config, "db", "upgrade")
         cli(config, "clients", "create", "Bench")
         for run in ("first import", "same file again")[: 2 if again else 1]:
             seconds, peak, summary = cli(config, "import", str(csv), "--client", "Bench", "--no-progress")
