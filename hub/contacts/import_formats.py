@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
@@ -25,6 +26,7 @@ KINDS = ("csv", "xlsx", "json")
 _SAMPLE = 1 << 16
 _ALIASES = {"vk_user_id": "vk", "ok_user_id": "ok", "telegram_chat_id": "telegram", "телефон": "phone"}
 Items = Iterator[tuple[int | None, Any]]
+_CONTACTS = re.compile(rb'^\{\s*"contacts"\s*:\s*\[')
 
 
 def read_items(stream: IO[bytes], kind: str, json_error: str = "malformed_import") -> Items:
@@ -157,9 +159,9 @@ def _cell(value: Any) -> Any:
 
 def _json(stream: IO[bytes], code: str) -> Items:
     head = stream.read(_SAMPLE)
-    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if start == b"[":
-        return _json_list(head, stream, code)
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start[:1] == b"[" or _CONTACTS.match(start):
+        return _json_list(head, stream, code)  # the list (also inside {"contacts": [...]}), item by item
     try:
         loaded = json.loads(head + stream.read())
     except (ValueError, UnicodeDecodeError) as e:
