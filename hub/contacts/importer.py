@@ -103,8 +103,8 @@ async def import_stream(
         if len(batch) >= chunk:
             await _apply(uow, client_id, batch, checker, now, result)
             batch = []
-            if progress is not None:
-                progress(result.rows)
+        if progress is not None and result.rows % chunk == 0:
+            progress(result.rows)
     if result.rows == 0:
         raise RequestError("empty_import", "the file has no contacts in it")
     await _apply(uow, client_id, batch, checker, now, result)
