@@ -75,7 +75,14 @@ def cli(config: Path, *args: str) -> tuple[float, float, str]:
 async def _pg(sql: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(PG_ADMIN, timeout=5)
+    for _ in range(30):  # a shared server may be restarting
+        try:
+            conn = await asyncpg.connect(PG_ADMIN, timeout=5)
+            break
+        except (OSError, asyncpg.CannotConnectNowError):
+            await asyncio.sleep(2)
+    else:
+        raise SystemExit(f"PostgreSQL is not reachable at {PG_ADMIN}")
     try:
         await conn.execute(sql)
     finally:
@@ -106,7 +113,7 @@ def bench(kind: str, csv: Path, rows: int, again: bool, folder: Path) -> list[st
             lines.append(
                 f"| {kind} | {run} | {rows:,} | {seconds:,.1f} | {rows / seconds:,.0f} | {peak:,.0f} |"
             )
-            print(f"  {kind} {run}: {summary}", file=sys.stderr)
+            print(f"  {kind} {run}: {summary}\n  {lines[-1]}", file=sys.stderr, flush=True)
     finally:
         if pg_name:
             asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
