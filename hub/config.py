@@ -193,6 +193,13 @@ class RetentionConfig(_Frozen):
     batch_size: int = Field(1000, ge=1, le=100_000)
 
 
+class ContactsConfig(_Frozen):
+    """The contact directory: imports."""
+
+    #: The largest import file `POST /v1/contacts/import` takes (bigger ones answer 413; use the CLI).
+    import_max_bytes: int = Field(200 * 1024 * 1024, ge=1024)
+
+
 class Config(_Frozen):
     """The whole configuration of one hub process."""
 
@@ -207,6 +214,7 @@ class Config(_Frozen):
     security: SecurityConfig = SecurityConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     retention: RetentionConfig = RetentionConfig()
+    contacts: ContactsConfig = ContactsConfig()
     admin_token: str | None = Field(default=None, repr=False)
     #: Fernet key(s) sealing stored tokens and webhook secrets, comma-separated: the first seals,
     #: all open (see `hub.security.secrets`). Unset on SQLite: a key file beside the database.

@@ -34,6 +34,8 @@ class Client(Base):
     #: Per-client API rate limit overrides; None uses `security.rate_limit_*` from the config.
     rate_limit_per_second: Mapped[float | None] = mapped_column(default=None)
     rate_limit_burst: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: The zone of contacts whose number names several zones and who gave none; None: Europe/Moscow.
+    default_timezone: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class ApiKey(Base):
@@ -95,13 +97,70 @@ class Contact(Base):
     """One customer of one client."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("client_id", "phone"),)
+    __table_args__ = (UniqueConstraint("client_id", "phone"), Index("ix_contacts_page", "client_id", "id"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     ownership: Mapped[str] = mapped_column(String(16), default="verified")
+    created_at: Mapped[float]
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: The client's facts about the customer: name -> string, number, bool or ISO date (see AttributeType).
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    #: Where and when marketing consent was last given or withdrawn (`import`, `api`, or the client's word).
+    consent_source: Mapped[str | None] = mapped_column(String(64), default=None)
+    consent_at: Mapped[float | None] = mapped_column(default=None)
+    #: From the phone number: ISO country, region (Russian), and the zone, where one is known.
+    country: Mapped[str | None] = mapped_column(String(2), default=None)
+    region: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: The contact's own `timezone`, else the number's single zone; None: the client's default zone.
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class ContactAttribute(Base):
+    """One attribute name a client uses, with its type (learned from imports and edits)."""
+
+    __tablename__ = "contact_attributes"
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: `string`, `number`, `date` or `boolean`.
+    type: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[float]
+
+
+class ContactGroup(Base):
+    """A named set of a client's contacts."""
+
+    __tablename__ = "contact_groups"
+    __table_args__ = (UniqueConstraint("client_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float]
+
+
+class GroupMember(Base):
+    """A contact's membership of a group."""
+
+    __tablename__ = "group_members"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("contact_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[str] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Segment(Base):
+    """A saved filter over a client's contacts (the filter language is in hub.contacts.segment_filter)."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("client_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    filter: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[float]
 
 

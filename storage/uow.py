@@ -16,11 +16,13 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.repos.audiences import AudienceRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.campaigns import CampaignRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.contacts import ContactRepo
+from storage.repos.directory import DirectoryRepo
 from storage.repos.inbound import InboundRepo
 from storage.repos.links import LinkRepo
 from storage.repos.notifications import NotificationRepo
@@ -53,6 +55,8 @@ class UnitOfWork:
     campaigns: CampaignRepo
     web_sessions: WebSessionRepo
     reader_leases: ReaderLeaseRepo
+    audiences: AudienceRepo
+    directory: DirectoryRepo
 
     def __init__(
         self,
@@ -91,6 +95,8 @@ class UnitOfWork:
         self.campaigns = CampaignRepo(session)
         self.web_sessions = WebSessionRepo(session)
         self.reader_leases = ReaderLeaseRepo(session)
+        self.audiences = AudienceRepo(session)
+        self.directory = DirectoryRepo(session)
         return self
 
     async def __aexit__(

@@ -29,6 +29,7 @@ PG_ADMIN_URL = os.environ.get("NOTIFYHUB_TEST_PG_URL", "postgresql://127.0.0.1:5
 #: Seals stored tokens in tests (PostgreSQL refuses to start without a key).
 TEST_SECRET_KEY = "dGVzdHMtb25seS1rZXktbm90LWZvci1wcm9kdWN0aW8="
 TABLES = (
+    "segments, group_members, contact_groups, contact_attributes, "
     "campaign_recipients, campaigns, link_tokens, webhook_deliveries, webhook_endpoints, "
     "classifier_feedback, threads, "
     "connections, sandbox_messages, inbound_messages, pending_receipts, outbox, notification_events, "

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from hub.api import (
+    audiences,
     campaigns,
     clients,
     connections,
@@ -117,9 +118,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/admin/templates/{id}/decision", templates.admin_decide)
     app.router.add_get("/v1/reports/delivery", reports.get_delivery_report)
     connections.setup_connection_routes(app)  # /v1/admin/connections and the /channels/... ingress
-    threads.setup_thread_routes(app)  # threads, messages, contacts, surveys, agent keys
+    threads.setup_thread_routes(app)  # threads, messages, surveys, agent keys
     webhooks.setup_webhook_routes(app)  # /v1/webhooks
-    contacts.setup_contact_routes(app)  # /v1/contacts/{phone}/links, .../ownership, /v1/contacts/import
+    contacts.setup_contact_routes(app)  # /v1/contacts[/{phone}[/links|/ownership]], import, /v1/settings
+    audiences.setup_audience_routes(app)  # /v1/groups, /v1/segments
     keys.setup_key_routes(app)  # /v1/keys, /v1/audit, /v1/admin/clients/{id}, /v1/admin/keys
     campaigns.setup_campaign_routes(app)  # /v1/campaigns
     sandbox.setup_sandbox_routes(app)  # /v1/sandbox/inbound, /v1/sandbox/messages, /v1/sandbox/follow

@@ -194,6 +194,12 @@ def runner_options(server: ServerConfig) -> dict[str, Any]:
     }
 
 
+def streams_body(handler: Handler) -> Handler:
+    """Mark a handler that reads its (large) body as a stream: the middleware does not read it first."""
+    handler.streams_body = True  # type: ignore[attr-defined]
+    return handler
+
+
 def connection_middleware(server: ServerConfig) -> Middleware:
     """Marks the connection busy while a handler runs, and reads each body under `body_timeout`."""
 
@@ -204,7 +210,7 @@ def connection_middleware(server: ServerConfig) -> Middleware:
         if isinstance(conn, _Bounded):
             conn.request_started()
         try:
-            if request.body_exists:
+            if request.body_exists and not getattr(request.match_info.handler, "streams_body", False):
                 try:
                     async with asyncio.timeout(server.body_timeout):
                         await request.read()  # kept by aiohttp: read(), text(), json() and post() reuse it

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hub.api.audience_schemas import ContactPatchIn, GroupIn, MembersIn, SegmentIn, SettingsIn
 from hub.api.schemas import (
     AccessIn,
     AgentIn,
@@ -111,6 +112,11 @@ def openapi_document() -> dict[str, Any]:
         ImportIn,
         SandboxInboundIn,
         SandboxFollowIn,
+        ContactPatchIn,
+        GroupIn,
+        MembersIn,
+        SegmentIn,
+        SettingsIn,
     ):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
@@ -150,6 +156,7 @@ def openapi_document() -> dict[str, Any]:
     paths.update(_security_paths())
     paths.update(_directory_paths())
     paths.update(_sandbox_paths())
+    paths.update(_audience_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "notifyhub", "version": "1", "description": "Two-way business messaging hub."},
@@ -173,8 +180,7 @@ def _with(op: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _two_way_paths() -> dict[str, Any]:
-    """Threads, contacts, surveys, feedback, agent keys and webhooks (issue 6)."""
-    phone = [{"name": "phone", "in": "path", "required": True, "schema": {"type": "string"}}]
+    """Threads, surveys, feedback, agent keys and webhooks (issue 6)."""
     thread_q = _query(
         "status", "label", "needs_agent", "assignee", "phone", "updated_since", "cursor", "limit"
     )
@@ -195,9 +201,6 @@ def _two_way_paths() -> dict[str, Any]:
         },
         "/v1/feedback": {
             "get": _jsonl(_op("Agents' relabellings as JSONL (classifier training format)", 200))
-        },
-        "/v1/contacts/{phone}": {
-            "get": _with(_op("A contact: identities, activity, suppression", 200, None, 404, 422), phone)
         },
         "/v1/surveys/results": {
             "get": _with(_op("Survey results of a template", 200, None, 404, 422), _query("template_id"))
@@ -236,9 +239,9 @@ def _directory_paths() -> dict[str, Any]:
         "One-time deep links that link a messenger account to this phone", 201, LinksIn, 403, 409, 413, 422
     )
     links["requestBody"]["required"] = False
-    imports = _op(
-        "Import known identities and consent (CSV or JSON); per-row errors", 200, None, 403, 413, 415, 422
-    )
+    summary = "Import contacts (CSV, JSON; also XLSX as application/vnd.openxmlformats-officedocument"
+    summary += ".spreadsheetml.sheet), streamed; per-row errors"
+    imports = _op(summary, 200, None, 403, 413, 415, 422)
     imports["requestBody"] = {
         "required": True,
         "content": {
@@ -246,7 +249,7 @@ def _directory_paths() -> dict[str, Any]:
                 "schema": {
                     "oneOf": [
                         {"$ref": "#/components/schemas/ImportIn"},
-                        {"type": "array", "items": {"type": "object"}, "minItems": 1, "maxItems": 10_000},
+                        {"type": "array", "items": {"type": "object"}, "minItems": 1},
                     ]
                 }
             },
@@ -270,6 +273,48 @@ def _webhook_rotate() -> dict[str, Any]:
     rotate = _op(summary, 200, WebhookRotateIn, 403, 404, 413, 422)
     rotate["requestBody"]["required"] = False
     return rotate
+
+
+def _audience_paths() -> dict[str, Any]:
+    """Contacts as people, groups, segments and the directory settings (audiences)."""
+    phone = [{"name": "phone", "in": "path", "required": True, "schema": {"type": "string"}}]
+    members = _op("Add contacts to a group by phone", 200, MembersIn, 403, 404, 413, 422)
+    leave = _op("Take contacts out of a group by phone", 200, MembersIn, 403, 404, 413, 422)
+    return {
+        "/v1/contacts": {
+            "get": _with(
+                _op("Contacts by id, in a group and/or segment, cursor-paged", 200, None, 404, 422),
+                _query("group", "segment", "q", "cursor", "limit"),
+            )
+        },
+        "/v1/contacts/{phone}": {
+            "get": _with(
+                _op("A contact: profile, identities, activity, suppression", 200, None, 404, 422), phone
+            ),
+            "patch": _with(
+                _op("Change name, attributes, consent or zone", 200, ContactPatchIn, 403, 404, 413, 422),
+                phone,
+            ),
+            "delete": _with(_op("Erase the contact's personal data", 204, None, 403, 404, 422), phone),
+        },
+        "/v1/settings": {
+            "get": _op("The client's directory settings", 200),
+            "patch": _op("Set the default time zone of contacts", 200, SettingsIn, 403, 413, 422),
+        },
+        "/v1/groups": {
+            "post": _op("Create a group", 201, GroupIn, 403, 409, 413, 422),
+            "get": _op("The client's groups with member counts", 200),
+        },
+        "/v1/groups/{id}/members": {"post": _with(members, _ID), "delete": _with(leave, _ID)},
+        "/v1/groups/{id}": {"delete": _with(_op("Delete a group", 204, None, 403, 404, 409), _ID)},
+        "/v1/segments": {
+            "post": _op("Save a segment (a filter over contacts)", 201, SegmentIn, 403, 409, 413, 422),
+            "get": _op("The client's segments", 200),
+        },
+        "/v1/segments/{id}/preview": {
+            "get": _with(_op("How many contacts a segment holds, with a sample", 200, None, 404, 422), _ID)
+        },
+    }
 
 
 def _security_paths() -> dict[str, Any]:

@@ -238,7 +238,7 @@ class OwnershipIn(_Body):
 class ImportIn(_Body):
     """Known identities to import: one object per contact (see `hub.contacts.import_file`)."""
 
-    contacts: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    contacts: list[dict[str, Any]] = Field(min_length=1)
 
 
 class KeyIn(_Body):

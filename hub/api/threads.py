@@ -1,4 +1,4 @@
-"""HTTP API for conversations: threads, agent answers, relabelling, contacts, surveys, agent keys.
+"""HTTP API for conversations: threads, agent answers, relabelling, surveys, agent keys.
 
 Client keys and agent keys (role `agent`, scoped to one client) both work here; everything is
 read through the key's client, so another client's ids answer 404.
@@ -18,7 +18,6 @@ from hub.api.schemas import AgentIn, AnswerIn, AssignIn, RelabelIn, parse
 from hub.contacts.phones import normalize_phone
 from hub.conversations.inbox import (
     answer,
-    contact_view,
     feedback_jsonl,
     get_thread,
     list_threads,
@@ -150,14 +149,6 @@ async def get_feedback(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type="application/x-ndjson")
 
 
-async def get_contact(request: web.Request) -> web.Response:
-    """A contact by phone."""
-    who = await principal(request)
-    phone = normalize_phone(request.match_info["phone"])
-    hub = request.app[HUB]
-    return web.json_response(await contact_view(hub.uow(), who.client_id, phone, hub.clock.now()))
-
-
 async def get_survey(request: web.Request) -> web.Response:
     """Survey results of one template."""
     who = await principal(request)
@@ -187,6 +178,5 @@ def setup_thread_routes(app: web.Application) -> None:
     app.router.add_post("/v1/threads/{id}/resolve", post_resolve)
     app.router.add_patch("/v1/messages/{id}", patch_message)
     app.router.add_get("/v1/feedback", get_feedback)
-    app.router.add_get("/v1/contacts/{phone}", get_contact)
     app.router.add_get("/v1/surveys/results", get_survey)
     app.router.add_post("/v1/admin/agents", admin_create_agent)

@@ -28,6 +28,7 @@ from hub.contacts.linking import (
     token_row,
 )
 from hub.contacts.phones import mask_phone, normalize_phone
+from hub.contacts.places import with_place
 from hub.conversations.outgoing import queue_message
 from hub.errors import RequestError
 from hub.ids import new_id
@@ -44,7 +45,7 @@ async def contact_for(uow: UnitOfWork, client_id: str, phone: str, now: float) -
     """(contact id, stored ownership) of the client's contact with this phone, created if missing."""
     found = await uow.contacts.by_phone(client_id, phone)
     if found is None:
-        await uow.contacts.add_many([contact_row(new_id("con"), client_id, phone, now)], [])
+        await uow.contacts.add_many([with_place(contact_row(new_id("con"), client_id, phone, now))], [])
         found = await uow.contacts.by_phone(client_id, phone)  # ours, or a concurrent request's
     assert found is not None
     return found.id, found.ownership

@@ -1,28 +1,36 @@
-"""Applying a validated contact import: contacts, identities and consent, idempotently, in chunks.
+"""Applying a contact import: contacts, profiles, identities, consent and groups, idempotently, in chunks.
 
-The API (`POST /v1/contacts/import`) and the CLI (`notifyhub import`) both come here. A row
-whose identity already belongs to another of the client's phones is refused (only the customer,
-by following a link, can move it); an identity on a contact without a phone (someone who wrote
-first) moves to the imported phone; a different account on the same channel replaces the old
-one. Importing the same file again changes nothing.
+The API (`POST /v1/contacts/import`) and the CLI (`notifyhub import`) both come here with a stream
+of rows: rows are checked one by one and applied a chunk at a time (one transaction each), so a
+file of a million rows is never held in memory. A row whose identity already belongs to another
+of the client's phones is refused (only the customer, by following a link, can move it); an
+identity on a contact without a phone (someone who wrote first) moves to the imported phone; a
+different account on the same channel replaces the old one. Attributes are merged into the stored
+ones (an empty cell leaves a value as it is); groups are added, never removed. Importing the same
+file again changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.contacts.import_file import ImportRow, Parsed, RowError
+from hub.contacts.attributes import as_type
+from hub.contacts.import_file import ImportRow, RowChecker, RowError
 from hub.contacts.linking import identity_row
 from hub.contacts.phones import mask_phone
+from hub.errors import RequestError
 from hub.ids import new_id
 from storage.repos.contacts import contact_row
+from storage.repos.directory import PROFILE
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.import")
 CHUNK = 1000
+#: Rejected rows reported one by one; the rest are only counted.
+MAX_REPORTED_ERRORS = 1000
 
 
 @dataclass
@@ -34,6 +42,13 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+
+    def reject(self, error: RowError) -> None:
+        """Count a rejected row (and keep it for the report while there is room)."""
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(error)
 
     def view(self) -> dict[str, Any]:
         """The API answer (and `notifyhub import --json`)."""
@@ -44,6 +59,7 @@ class ImportResult:
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "error_count": self.error_count,
             "errors": [e.view() for e in errors],
         }
 
@@ -52,65 +68,126 @@ class ImportResult:
         v = self.view()
         return (
             f"imported {v['imported']} of {v['rows']} rows: {v['created']} new, {v['updated']} updated, "
-            f"{v['unchanged']} unchanged, {len(self.errors)} with errors"
+            f"{v['unchanged']} unchanged, {self.error_count} with errors"
         )
 
 
-async def import_contacts(
-    uow: Callable[[], UnitOfWork], client_id: str, parsed: Parsed, now: float, chunk: int = CHUNK
+async def import_stream(
+    uow: Callable[[], UnitOfWork],
+    client_id: str,
+    items: Iterable[tuple[int | None, Any]],
+    now: float,
+    *,
+    chunk: int = CHUNK,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Import the valid rows (one transaction per chunk); row errors are reported, not raised."""
-    result = ImportResult(rows=len(parsed.rows) + len(parsed.errors), errors=list(parsed.errors))
-    for start in range(0, len(parsed.rows), chunk):
-        async with uow() as work:
-            await _chunk(work, client_id, parsed.rows[start : start + chunk], now, result)
-            await work.commit()
+    """Check and import rows as they are read; `progress(rows so far)` is called after each chunk.
+
+    A file refused as a whole raises before anything is written. A file that breaks off later
+    (JSON that stops being JSON) keeps the chunks already imported and reports the break as an error.
+    """
+    async with uow() as work:
+        known = {
+            name: as_type(kind) for name, kind in (await work.audiences.attribute_types(client_id)).items()
+        }
+    checker, result = RowChecker(now, known), ImportResult()
+    batch: list[ImportRow] = []
+    rows = _guarded(items, result)
+    for index, (line, raw) in enumerate(rows):
+        result.rows += 1
+        outcome = checker.check(index, line, raw)
+        if isinstance(outcome, RowError):
+            result.reject(outcome)
+        else:
+            batch.append(outcome)
+        if len(batch) >= chunk:
+            await _apply(uow, client_id, batch, checker, now, result)
+            batch = []
+        if progress is not None and result.rows % chunk == 0:
+            progress(result.rows)
+    if result.rows == 0:
+        raise RequestError("empty_import", "the file has no contacts in it")
+    await _apply(uow, client_id, batch, checker, now, result)
+    if progress is not None:
+        progress(result.rows)
     log.info("import client=%s: %s", client_id, result.summary())
     return result
+
+
+def _guarded(
+    items: Iterable[tuple[int | None, Any]], result: ImportResult
+) -> Iterator[tuple[int | None, Any]]:
+    """The rows, with a break in the file after the first row turned into a reported error."""
+    iterator = iter(items)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except RequestError as e:
+            if result.rows == 0:
+                raise
+            result.reject(
+                RowError(result.rows, None, e.code, f"{e.message}; the rest of the file was not read")
+            )
+            return
+        yield item
+
+
+async def _apply(
+    uow: Callable[[], UnitOfWork],
+    client_id: str,
+    rows: list[ImportRow],
+    checker: RowChecker,
+    now: float,
+    result: ImportResult,
+) -> None:
+    async with uow() as work:
+        if checker.learned:
+            await work.audiences.learn_attributes(client_id, dict(checker.learned), now)
+        await _chunk(work, client_id, rows, now, result)
+        await work.commit()
+    checker.learned.clear()
 
 
 async def _chunk(
     uow: UnitOfWork, client_id: str, rows: list[ImportRow], now: float, result: ImportResult
 ) -> None:
-    known = await uow.contacts.by_phones(client_id, [r.phone for r in rows])
+    if not rows:
+        return
+    known = await uow.directory.profiles_by_phones(client_id, [r.phone for r in rows])
     fresh = [r for r in rows if r.phone not in known]
     await uow.contacts.add_many(
-        [
-            {
-                **contact_row(new_id("con"), client_id, r.phone, now),
-                "marketing_consent": bool(r.marketing_consent),
-            }
-            for r in fresh
-        ],
-        [],
+        [{**contact_row(new_id("con"), client_id, r.phone, now), **_profile(r, None, now)} for r in fresh], []
     )
-    contacts = {**known, **await uow.contacts.by_phones(client_id, [r.phone for r in fresh])}
+    ids = {p: i for p, i in (await uow.directory.ids_by_phones(client_id, [r.phone for r in fresh])).items()}
+    ids.update({phone: row.id for phone, row in known.items()})
     taken = {
         ch: await uow.links.identities(client_id, ch, [r.identities[ch] for r in rows if ch in r.identities])
         for ch in ("vk", "ok", "telegram")
     }
     owners = await uow.contacts.get_many({i.contact_id for by_ext in taken.values() for i in by_ext.values()})
-    own = await uow.contacts.identities(c.id for c in contacts.values())
-    consent: list[tuple[str, bool]] = []
+    own = await uow.contacts.identities(ids.values()) if any(r.identities for r in rows) else {}
+    profiles: list[dict[str, Any]] = []
     adds: list[dict[str, Any]] = []
+    members: list[tuple[str, str]] = []
     for row in rows:
-        contact = contacts[row.phone]
-        new = row.phone not in known
-        plan = _plan(row, contact.id, taken, owners, own.get(contact.id, []))
+        contact_id, contact = ids[row.phone], known.get(row.phone)
+        new = contact is None
+        plan = _plan(row, contact_id, taken, owners, own.get(contact_id, []))
         if isinstance(plan, RowError):
-            result.errors.append(plan)
+            result.reject(plan)
             continue
-        changed = await _apply(uow, contact.id, row, plan, now)
+        changed = await _do(uow, contact_id, row, plan, now)
         adds += [
-            identity_row(client_id, contact.id, ch, ext, row.last_active_at, now) for ch, ext in plan.add
+            identity_row(client_id, contact_id, ch, ext, row.last_active_at, now) for ch, ext in plan.add
         ]
-        if (
-            not new
-            and row.marketing_consent is not None
-            and row.marketing_consent != contact.marketing_consent
-        ):
-            consent.append((contact.id, row.marketing_consent))
-            changed = True
+        members += [(name, contact_id) for name in row.groups]
+        if contact is not None:
+            profile = _profile(row, contact, now)
+            if any(profile[c] != getattr(contact, c) for c in PROFILE):
+                profiles.append({"id": contact_id, **profile})
+                changed = True
         if new:
             result.created += 1
         elif changed:
@@ -118,7 +195,35 @@ async def _chunk(
         else:
             result.unchanged += 1
     await uow.links.add_identities(adds)
-    await uow.links.set_consent(client_id, consent)
+    await uow.directory.set_profiles(profiles)
+    await _join_groups(uow, client_id, members, now)
+
+
+def _profile(row: ImportRow, contact: Any, now: float) -> dict[str, Any]:
+    """The contact's profile after this row: given fields replace, attributes merge, consent records when."""
+    old: dict[str, Any] = {c: getattr(contact, c) for c in PROFILE} if contact is not None else {}
+    profile = {**old}
+    profile["name"] = row.name if row.name is not None else old.get("name")
+    attributes = {**(old.get("attributes") or {}), **row.attributes}
+    profile["attributes"] = attributes or old.get("attributes")
+    profile["country"], profile["region"] = row.place.country, row.place.region
+    stored = old.get("timezone")
+    given = stored if stored and stored != row.place.timezone else None  # the client's word, kept
+    profile["timezone"] = row.timezone or given or row.place.timezone
+    consent = old.get("marketing_consent", False) if row.marketing_consent is None else row.marketing_consent
+    profile["marketing_consent"] = consent
+    if contact is None or consent != contact.marketing_consent:
+        given = row.marketing_consent is not None
+        profile["consent_source"] = (row.consent_source or "import") if given else None
+        profile["consent_at"] = now if given else None
+    return profile
+
+
+async def _join_groups(uow: UnitOfWork, client_id: str, members: list[tuple[str, str]], now: float) -> None:
+    names = {name for name, _ in members}
+    if names:
+        ids = await uow.audiences.ensure_groups(client_id, names, (new_id("grp") for _ in names), now)
+        await uow.audiences.add_members((ids[name], contact_id) for name, contact_id in members)
 
 
 @dataclass(frozen=True)
@@ -154,7 +259,7 @@ def _plan(
     return plan
 
 
-async def _apply(uow: UnitOfWork, contact_id: str, row: ImportRow, plan: _Plan, now: float) -> bool:
+async def _do(uow: UnitOfWork, contact_id: str, row: ImportRow, plan: _Plan, now: float) -> bool:
     """Carry out one row's moves and drops (new identities are inserted per chunk); True on change."""
     await uow.links.drop_identities(plan.drop)
     for identity_id in plan.move:

@@ -13,7 +13,6 @@ from typing import Any
 
 from hub.clock import iso
 from hub.config import Config
-from hub.contacts.linking import ownership_state
 from hub.conversations.outgoing import queue_message
 from hub.conversations.replies import Plan, confirm
 from hub.conversations.threads import apply_plan
@@ -238,34 +237,3 @@ async def feedback_jsonl(uow: UnitOfWork, client_id: str) -> str:
         for r in rows
     ]
     return "".join(line + "\n" for line in lines)
-
-
-async def contact_view(
-    uow: UnitOfWork, client_id: str, phone: str, now: float | None = None
-) -> dict[str, Any]:
-    """A contact's identities, activity, suppression, ownership (as of `now`) and thread."""
-    async with uow:
-        contact = await uow.contacts.by_phone(client_id, phone)
-        if contact is None:
-            raise RequestError("contact_not_found", "no contact with this phone", status=404)
-        idents = await uow.contacts.identities_of(contact.id)
-        thread = await uow.threads.of_contact(client_id, contact.id)
-    return {
-        "id": contact.id,
-        "phone": contact.phone,
-        "opted_out": contact.opted_out,
-        "ownership": contact.ownership if now is None else ownership_state(contact.ownership, idents, now),
-        "marketing_consent": contact.marketing_consent,
-        "identities": [
-            {
-                "channel": i.channel,
-                "external_id": i.external_id,
-                "last_active_at": iso(i.last_active_at),
-                "allowed": i.allowed,
-                "linked_at": iso(i.linked_at),
-            }
-            for i in idents
-        ],
-        "thread_id": thread.id if thread else None,
-        "created_at": iso(contact.created_at),
-    }

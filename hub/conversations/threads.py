@@ -18,6 +18,7 @@ from hub.clock import iso
 from hub.config import Config
 from hub.contacts.directory import ask_phone, link_replies
 from hub.contacts.phones import mask_phone
+from hub.contacts.places import with_place
 from hub.conversations.outgoing import queue_message
 from hub.conversations.replies import Facts, Plan, decide
 from hub.ids import new_id
@@ -163,7 +164,7 @@ class ReplyHandler:
         at = reply.at.timestamp()
         existing = await uow.contacts.by_phone(client_id, phone) if phone else None
         contact_id = existing.id if existing else new_id("con")
-        contacts = [] if existing else [contact_row(contact_id, client_id, phone, at)]
+        contacts = [] if existing else [with_place(contact_row(contact_id, client_id, phone, at))]
         idents = []
         if reply.channel != "sms":
             idents.append(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.api.schemas import NotifyIn, RouteLeg
 from hub.config import Config
 from hub.contacts.phones import normalize_phone
+from hub.contacts.places import with_place
 from hub.delivery.cascade import DEFAULT_UNTIL, LegState
 from hub.delivery.idempotency import conflict, fingerprint
 from hub.delivery.templates import render
@@ -151,7 +152,7 @@ class Acceptor:
             directory = None
         for phone in fresh_phones:
             contact_id = by_phone[phone] = new_id("con")
-            new_contacts.append(contact_row(contact_id, client.id, phone, now))
+            new_contacts.append(with_place(contact_row(contact_id, client.id, phone, now)))
             for ident in directory(phone, now) if directory else []:
                 new_idents.append(
                     {
@@ -169,7 +170,7 @@ class Acceptor:
             for n, ext in wanted.items():
                 if ext not in known:
                     known[ext] = new_id("con")
-                    new_contacts.append(contact_row(known[ext], client.id, None, now))
+                    new_contacts.append(with_place(contact_row(known[ext], client.id, None, now)))
                     new_idents.append(
                         {
                             "id": new_id("idn"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ApiKey, Client
@@ -35,6 +35,11 @@ class ClientRepo:
     async def get(self, client_id: str) -> Client | None:
         """The client with this id, if any."""
         return await self._session.get(Client, client_id)
+
+    async def set_default_timezone(self, client_id: str, zone: str) -> None:
+        """The zone of the client's contacts whose number names several zones and who gave none."""
+        stmt = update(Client).where(Client.id == client_id).values(default_timezone=zone)
+        await self._session.execute(stmt)
 
     async def by_key_hash(self, key_hash: str, now: float | None = None) -> tuple[Client, str] | None:
         """The client and role owning a live key with this hash (see `principal` for `now`)."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from storage.models import (
     Contact,
     Feedback,
+    GroupMember,
     Identity,
     InboundMessage,
     Leg,
@@ -27,6 +28,7 @@ from storage.models import (
     SandboxMessage,
     WebhookDelivery,
 )
+from storage.repos.directory import PROFILE
 
 Apply = Callable[[AsyncSession, list[Any]], Awaitable[None]]
 
@@ -117,7 +119,7 @@ class RetentionStore:
         return await self._delete(LinkToken.id, where, dry_run)
 
     async def idle_contacts(self, cutoff: float, dry_run: bool) -> int:
-        """Contacts with no activity since the cutoff: phone, identities and link tokens removed.
+        """Contacts with no activity since the cutoff: phone, profile, identities, groups, links removed.
 
         Opted-out contacts keep theirs: the suppression must outlive the retention period.
         """
@@ -130,8 +132,10 @@ class RetentionStore:
         where &= ~exists().where(Identity.contact_id == cid, recent)
 
         async def anonymise(session: AsyncSession, ids: list[Any]) -> None:
-            values = {"phone": None, "marketing_consent": False}
+            values: dict[str, Any] = {c: None for c in PROFILE}
+            values.update(phone=None, marketing_consent=False)
             await session.execute(update(Contact).where(Contact.id.in_(ids)).values(**values))
+            await session.execute(delete(GroupMember).where(GroupMember.contact_id.in_(ids)))
             await session.execute(delete(Identity).where(Identity.contact_id.in_(ids)))
             await session.execute(delete(LinkToken).where(LinkToken.contact_id.in_(ids)))
 

@@ -76,7 +76,7 @@ async def test_json_import_moves_strangers_refuses_taken_and_replaces_accounts(e
         {"phone": "+79161110001", "vk": 5001, "marketing_consent": True},
         {"phone": "+79161110002", "telegram": "7777"},
         {"phone": "+79161110003", "vk": "5009"},
-        {"phone": "+79161110004", "whatsapp": "1"},
+        {"phone": "+79161110004", "timezone": "Mars/Olympus"},
         "not an object",
     ]
     resp = await env.api.post("/v1/contacts/import", json={"contacts": items}, headers=env.auth)
@@ -84,7 +84,7 @@ async def test_json_import_moves_strangers_refuses_taken_and_replaces_accounts(e
     assert resp.status == 200 and (result["created"], result["updated"]) == (1, 1)
     assert [(e["index"], e["line"], e["code"]) for e in result["errors"]] == [
         (2, None, "identity_taken"),
-        (3, None, "unknown_field"),
+        (3, None, "invalid_timezone"),
         (4, None, "invalid_row"),
     ]
     assert "+7916***0009" in result["errors"][0]["message"]  # masked, but the client can tell
@@ -104,7 +104,7 @@ async def test_json_import_moves_strangers_refuses_taken_and_replaces_accounts(e
     [
         (b"\xff\xfe\x00bad", "text/csv", 400, "malformed_import"),
         (b"vk,telegram\n1,2\n", "text/csv", 422, "missing_column"),
-        (b"phone,telgram\n+79161110001,2\n", "text/csv", 422, "unknown_column"),
+        (b"phone,vk,VK_user_id\n+79161110001,2,3\n", "text/csv", 422, "duplicate_column"),
         (b"phone,vk\n", "text/csv", 422, "empty_import"),
         (b"{not json", "application/json", 400, "malformed_json"),
         (b'{"rows": []}', "application/json", 400, "malformed_import"),
