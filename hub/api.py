@@ -94,7 +94,7 @@ def _admin(request: web.Request) -> None:
             "admin_disabled", "set admin_token (NOTIFYHUB_ADMIN_TOKEN) to use the admin API", status=403
         )
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
         raise RequestError("unauthorized", "this admin token is not valid", status=401)
 
 

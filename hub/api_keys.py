@@ -168,7 +168,7 @@ async def get_audit(request: web.Request) -> web.Response:
     if (
         admin_token
         and request.get(CALLER) is None
-        and hmac.compare_digest(token.encode(), admin_token.encode())
+        and hmac.compare_digest(token.encode(), admin_token.get_secret_value().encode())
     ):
         f = _audit_filter(request, request.query.get("client_id") or None)
     else:

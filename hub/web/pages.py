@@ -116,7 +116,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     minutes = hub.config.web.session_minutes
     session: Session | None = None
-    if hub.config.admin_token and hmac.compare_digest(key.encode(), hub.config.admin_token.encode()):
+    admin = hub.config.admin_token
+    if admin and hmac.compare_digest(key.encode(), admin.get_secret_value().encode()):
         session = new_session("operator", None, "operator", _now(request), minutes)
     elif key:
         async with hub.uow() as uow:
@@ -226,7 +227,7 @@ def setup_web(app: web.Application) -> None:
     """Mount /inbox on the API application."""
     hub = app[HUB]
     secret = hub.config.web.session_secret
-    app[SECRET] = secret.encode() if secret else secrets.token_bytes(32)
+    app[SECRET] = secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
     app[JINJA] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
     )
