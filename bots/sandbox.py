@@ -86,6 +86,8 @@ class SandboxNetwork:
         self._by_phone = {c.phone: c for c in config.customers}
         self._pending: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
         self._flushing: asyncio.Task[None] | None = None
+        #: Flushes storing sends, tracked until done: their senders may have been cancelled meanwhile.
+        self._flushes: set[asyncio.Task[None]] = set()
         self._by_identity: dict[tuple[str, str], SandboxCustomer] = {}
         for customer in config.customers:
             for channel in ("vk", "ok", "telegram"):
@@ -152,7 +154,13 @@ class SandboxNetwork:
         self._pending.append((row, future))
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush())
+            self._flushes.add(self._flushing)
+            self._flushing.add_done_callback(self._flushes.discard)
         return await future
+
+    async def aclose(self) -> None:
+        """Wait for the flushes under way: each holds a database connection until it has stored its rows."""
+        await asyncio.gather(*self._flushes, return_exceptions=True)
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # let every send started in this tick join the batch
