@@ -26,6 +26,7 @@ from hub.guard import caller_ip, session_actor
 from hub.ids import hash_key
 from hub.moderation import decide
 from hub.schemas import Decision, parse
+from hub.web.assets import setup_assets
 from hub.web.i18n import LANG_COOKIE, TEXTS, pick_lang
 from hub.web.session import COOKIE, Role, Session, csrf_ok, new_session, seal, unseal
 
@@ -241,7 +242,7 @@ def setup_web(app: web.Application) -> None:
     app.router.add_post("/inbox/console/templates/{id}/decision", decide_template)
     app.router.add_get("/inbox/connections", connections)
     app.router.add_get("/inbox/dashboard", dashboard)
-    app.router.add_static("/inbox/static", HERE / "static")
+    setup_assets(app, "/inbox/static", HERE / "static")
     from hub.web.threads import setup_thread_pages  # imports this module: registered late
 
     setup_thread_pages(app)
