@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import yaml
 from aiohttp import web
+from pydantic import SecretStr
 
 from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
@@ -169,7 +170,7 @@ async def run(config: Config, spec: dict[str, Any]) -> None:
     started = time.monotonic()
     customers = [Customer(**c) for c in spec["customers"]]
     admin = secrets.token_urlsafe(16)
-    config = config.model_copy(update={"admin_token": admin})
+    config = config.model_copy(update={"admin_token": SecretStr(admin)})
     async with FakeVkApi() as vk, FakeTelegramApi() as tg, FakeSmsGateway() as gw:
         for c in customers:
             if c.vk and c.vk_error:

@@ -113,6 +113,8 @@ class SandboxNetwork:
         self.customers = customers
         self._pending: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
         self._flushing: asyncio.Task[None] | None = None
+        #: Flushes storing sends, tracked until done: their senders may have been cancelled meanwhile.
+        self._flushes: set[asyncio.Task[None]] = set()
 
     def directory(self, phone: str, now: float) -> list[dict[str, Any]]:
         """The sandbox customer's messenger accounts, as a client import would give them."""
@@ -169,7 +171,13 @@ class SandboxNetwork:
         self._pending.append((row, future))
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush())
+            self._flushes.add(self._flushing)
+            self._flushing.add_done_callback(self._flushes.discard)
         return await future
+
+    async def aclose(self) -> None:
+        """Wait for the flushes under way: each holds a database connection until it has stored its rows."""
+        await asyncio.gather(*self._flushes, return_exceptions=True)
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # let every send started in this tick join the batch

@@ -113,8 +113,16 @@ class Hub:
         await asyncio.gather(*pending, *readers, return_exceptions=True)
 
     async def aclose(self) -> None:
-        """Stop background work and release connections."""
+        """Stop background work and release connections.
+
+        Work the hub started in tasks of its own (a group commit, a sandbox flush) is awaited first,
+        even when whoever waited for it was cancelled: the engine is disposed only once nothing
+        holds a connection, so none is left open for the garbage collector to find.
+        """
         await self.stop_workers()
+        await self.ingest.aclose()
+        if self.network is not None:
+            await self.network.aclose()
         for adapter in self.channels.all():
             await adapter.aclose()
         if self.webhook_sender is not None:

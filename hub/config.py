@@ -1,6 +1,9 @@
 """Typed configuration: `config.yaml` overlaid with `NOTIFYHUB_SECTION__KEY` environment variables.
 
 Built once at the entry point by `load_config` and passed in; nothing reads the environment later.
+`Config` is a pydantic-settings `BaseSettings`: its environment source (`EnvironmentSource`) reads
+only the variables naming one of its fields (`NOTIFYHUB_TEST_PG_URL` is someone else's), while a
+wrong key inside a section it owns (`NOTIFYHUB_DATABASE__URLL`) is an error like one in the file.
 
     >>> cfg = load_config("config.yaml", environ={"NOTIFYHUB_SERVER__PORT": "9090"})
     >>> cfg.server.port
@@ -13,10 +16,18 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from bots.sandbox_customers import SandboxConfig, SandboxCustomer, SandboxIdentity
 from hub.errors import RequestError
@@ -26,6 +37,8 @@ __all__ = ["Config", "SandboxConfig", "SandboxCustomer", "SandboxIdentity", "loa
 ENV_PREFIX = "NOTIFYHUB_"
 
 Channel = Literal["vk", "ok", "telegram", "sms"]
+#: A list given in the environment as `a,b,c` (split by the field's validator, not parsed as JSON).
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
 class _Frozen(BaseModel):
@@ -44,7 +57,7 @@ class ServerConfig(_Frozen):
     #: connections over them, one per core, without a proxy in front (PostgreSQL only).
     reuse_port: bool = False
     #: Proxies (CIDRs) whose X-Forwarded-For is believed for allow-lists and the audit log; none by default.
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: CommaList = ()
     #: The hub's address as channel platforms reach it (https://hub.example.com): prefixes the
     #: callback URLs shown for connections. Unset: they are shown as paths.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
@@ -141,8 +154,13 @@ class WebConfig(_Frozen):
     """The agents' web inbox at /inbox."""
 
     #: Signs session cookies; set it when several hub processes serve /inbox (else each has its own).
-    session_secret: str | None = Field(default=None, repr=False)
+    session_secret: SecretStr | None = None
     session_minutes: int = Field(480, ge=5, le=7 * 24 * 60)
+
+    @field_validator("session_secret", mode="before")
+    @classmethod
+    def _non_empty(cls, value: Any) -> Any:
+        return value or None
 
 
 class SecurityConfig(_Frozen):
@@ -165,8 +183,8 @@ class WebhooksConfig(_Frozen):
     #: Allow loopback, private, link-local and other non-public addresses (development, tests).
     allow_private_urls: bool = False
     #: Non-public networks (CIDRs) and host names allowed anyway, e.g. an internal receiver.
-    allowed_networks: tuple[str, ...] = ()
-    allowed_hosts: tuple[str, ...] = ()
+    allowed_networks: CommaList = ()
+    allowed_hosts: CommaList = ()
     #: Refuse plain http (payloads carry customers' messages).
     require_https: bool = True
     #: After a secret rotation the old secret signs too (two signatures) for this long, unless it says.
@@ -200,8 +218,12 @@ class ContactsConfig(_Frozen):
     import_max_bytes: int = Field(200 * 1024 * 1024, ge=1024)
 
 
-class Config(_Frozen):
+class Config(BaseSettings):
     """The whole configuration of one hub process."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__"
+    )
 
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -215,29 +237,57 @@ class Config(_Frozen):
     webhooks: WebhooksConfig = WebhooksConfig()
     retention: RetentionConfig = RetentionConfig()
     contacts: ContactsConfig = ContactsConfig()
-    admin_token: str | None = Field(default=None, repr=False)
+    admin_token: SecretStr | None = None
     #: Fernet key(s) sealing stored tokens and webhook secrets, comma-separated: the first seals,
     #: all open (see `hub.security.secrets`). Unset on SQLite: a key file beside the database.
     secret_key: SecretStr | None = None
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", mode="before")
     @classmethod
-    def _non_empty(cls, value: str | None) -> str | None:
+    def _non_empty(cls, value: Any) -> Any:
         return value or None
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values passed in: `load_config` layers config.yaml and the given environment.
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Turn NOTIFYHUB_A__B=v into {"a": {"b": "v"}} (keys lower-cased)."""
-    tree: dict[str, Any] = {}
-    for key, value in environ.items():
-        if not key.startswith(ENV_PREFIX):
-            continue
-        parts = key[len(ENV_PREFIX) :].lower().split("__")
-        node = tree
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return tree
+        So `Config()` is the defaults and never reads `os.environ` behind the caller's back.
+        """
+        return (init_settings,)
+
+
+class EnvironmentSource(EnvSettingsSource):
+    """The `NOTIFYHUB_*` variables of a given mapping (`os.environ`, or a test's dict) as nested values."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        if self.case_sensitive:
+            return dict(self._environ)
+        return {key.lower(): value for key, value in self._environ.items()}
+
+
+def _read_yaml(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """The file's mapping; nothing when there is no path or no file."""
+    if path is None or not Path(path).exists():
+        return {}
+    file = Path(path)
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise RequestError("bad_config", f"{file}: not valid YAML ({e})") from e
+    if not isinstance(loaded, dict):
+        raise RequestError("bad_config", f"{file}: the top level must be a mapping")
+    return loaded
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,20 +305,12 @@ def load_config(
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Read YAML (if the file exists), apply environment overrides, validate once."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        file = Path(path)
-        if file.exists():
-            try:
-                loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as e:
-                raise RequestError("bad_config", f"{file}: not valid YAML ({e})") from e
-            if not isinstance(loaded, dict):
-                raise RequestError("bad_config", f"{file}: the top level must be a mapping")
-            data = loaded
-    data = _merge(data, _env_overrides(os.environ if environ is None else environ))
+    data = _read_yaml(path)
     try:
-        return Config.model_validate(data)
+        overrides = EnvironmentSource(Config, os.environ if environ is None else environ)()
+        return Config(**_merge(data, overrides))
+    except SettingsError as e:  # a list or mapping given in the environment that is not JSON
+        raise RequestError("bad_config", f"configuration from the environment: {e} (not valid JSON)") from e
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -296,7 +296,7 @@ class InboundMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[float]
     thread_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
-    direction: Mapped[str] = mapped_column(String(8), default="in")
+    direction: Mapped[str] = mapped_column(String(8), default="in", server_default="in")
     label: Mapped[str | None] = mapped_column(String(16), default=None)
     rating: Mapped[int | None] = mapped_column(Integer, default=None)
     confidence: Mapped[float | None] = mapped_column(default=None)

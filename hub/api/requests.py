@@ -67,7 +67,7 @@ def admin_token_matches(request: web.Request, given: str) -> bool:
     refusal = attempts.refusal(address, now)
     if refusal is not None:
         raise refusal
-    if hmac.compare_digest(given.encode(), token.encode()):
+    if hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
         return True
     attempts.failed(address, now)
     return False

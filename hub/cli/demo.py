@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 
 from bots.segments import count_segments
 from hub.api.app import create_app
@@ -102,7 +103,8 @@ def _done(views: list[dict[str, Any]], expect_reply: list[bool]) -> bool:
 
 async def run_demo(config: Config) -> None:
     """Run the whole demo and print the summary."""
-    config = config.model_copy(update={"admin_token": secrets.token_urlsafe(16)})
+    admin_token = secrets.token_urlsafe(16)
+    config = config.model_copy(update={"admin_token": SecretStr(admin_token)})
     customers = list(config.sandbox.customers)
     if not config.sandbox.enabled or not customers:
         raise SystemExit(
@@ -126,7 +128,7 @@ async def run_demo(config: Config) -> None:
             body = {"name": "delivery survey", "text": TEXT, "category": "service", "context": "survey"}
             async with session.post(f"{base}/v1/templates", json=body) as resp:
                 template = await resp.json()
-            admin = {"Authorization": f"Bearer {config.admin_token}"}
+            admin = {"Authorization": f"Bearer {admin_token}"}
             async with session.post(
                 f"{base}/v1/admin/templates/{template['id']}/decision",
                 json={"status": "approved"},

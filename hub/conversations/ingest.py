@@ -105,6 +105,15 @@ class EventIngest:
             self._committer = asyncio.create_task(self._drain())
         await done
 
+    async def aclose(self) -> None:
+        """Wait for the group commit under way, whose callers may have given up (cancelled) meanwhile.
+
+        It holds a database connection: disposing of the engine under it would leave that
+        connection open for the garbage collector (and cut a commit of accepted events short).
+        """
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
+
     async def _drain(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting, []

@@ -22,6 +22,7 @@ from multidict import MultiDict, MultiDictProxy
 from hub.api.guard import caller_ip, session_actor
 from hub.api.requests import HUB
 from hub.api.schemas import Decision, parse
+from hub.bootstrap import Hub
 from hub.clock import iso
 from hub.delivery.moderation import decide
 from hub.errors import RequestError
@@ -29,6 +30,7 @@ from hub.ids import hash_key
 from hub.security import audit
 from hub.security.allowlist import allowed
 from hub.security.failed_attempts import FAILED_ATTEMPTS
+from hub.web.assets import setup_assets
 from hub.web.rendering import HERE, JINJA, SECURITY_HEADERS, SESSION, render
 from hub.web.session import (
     COOKIE,
@@ -49,6 +51,11 @@ from storage.models import WebSession
 SECRET = web.AppKey("web_secret", bytes)
 LOGIN_CSRF = "nh_login_csrf"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _admin_token(hub: Hub) -> str | None:
+    token = hub.config.admin_token
+    return token.get_secret_value() if token is not None else None
 
 
 def _redirect(location: str) -> web.HTTPSeeOther:
@@ -91,7 +98,7 @@ async def _live_session(request: web.Request, token: str) -> Session | None:
             return None
         session = session_of(row)
         if session.operator:
-            current = admin_fingerprint(hub.config.admin_token, request.app[SECRET])
+            current = admin_fingerprint(_admin_token(hub), request.app[SECRET])
             return session if same_token(row.admin_fingerprint, current) else None
         if session.key_id is None:
             return None
@@ -134,8 +141,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         return response
     minutes = hub.config.web.session_minutes
     row: WebSession | None = None
-    if same_token(hub.config.admin_token, key):
-        fingerprint = admin_fingerprint(hub.config.admin_token, request.app[SECRET])
+    if same_token(_admin_token(hub), key):
+        fingerprint = admin_fingerprint(_admin_token(hub), request.app[SECRET])
         row, token = new_session("operator", None, "operator", now, minutes, admin_fingerprint=fingerprint)
     elif key and key.isascii():  # API keys are ASCII; anything else matches none
         async with hub.uow() as uow:
@@ -253,7 +260,7 @@ def setup_web(app: web.Application) -> None:
     """Mount /inbox on the API application."""
     hub = app[HUB]
     secret = hub.config.web.session_secret
-    app[SECRET] = secret.encode() if secret else secrets.token_bytes(32)
+    app[SECRET] = secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
     app[JINJA] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
     )
@@ -267,5 +274,5 @@ def setup_web(app: web.Application) -> None:
     app.router.add_post("/inbox/console/templates/{id}/decision", decide_template)
     app.router.add_get("/inbox/connections", connections)
     app.router.add_get("/inbox/dashboard", dashboard)
-    app.router.add_static("/inbox/static", HERE / "static")
+    setup_assets(app, "/inbox/static", HERE / "static")
     setup_thread_pages(app)

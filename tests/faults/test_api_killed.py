@@ -1,22 +1,28 @@
-"""The API process SIGKILLed in the middle of a batch request: the client's retry makes it whole, once."""
+"""The API process SIGKILLed in the middle of a batch request: the client's retry makes it whole, once.
+
+The kill is proven to land mid-request: the client holds back the body's last byte, the server's
+/metrics shows the batch being handled, and only then does the SIGKILL go; the client never gets
+an answer and nothing of the batch is stored until the retry.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from benchmarks.live import free_port, wait_ready
-from hub.bootstrap import build_hub
+from hub.bootstrap import Hub, build_hub
 from storage.models import Notification
 from tests.conftest import make_config
-from tests.faults.accounting import batch_items, hub_process
+from tests.faults.accounting import batch_items, eventually, hub_process
 from tests.faults.conftest import RecordFault
 from tests.support.scenario import approved_template, new_client
 
@@ -25,6 +31,32 @@ COUNT = 1000
 
 def _api(db_url: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
     return hub_process(["serve", "--no-workers"], db_url, tmp / "serve.log", server__port=str(port))
+
+
+async def _held_back(body: bytes, release: asyncio.Event) -> AsyncIterator[bytes]:
+    """The body but its last byte, which follows only on `release`: the server waits mid-request."""
+    yield body[:-1]
+    await release.wait()
+    yield body[-1:]
+
+
+async def _handling(base: str) -> bool:
+    """Whether the server is handling a request besides the /metrics one asking."""
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as resp:
+        text = await resp.text()
+    gauge = next(line for line in text.splitlines() if line.startswith("notifyhub_http_requests_in_flight "))
+    return float(gauge.split()[1]) > 1
+
+
+async def _stored(hub: Hub) -> tuple[int, int]:
+    """Notifications stored, and distinct idempotency keys among them."""
+    async with hub.uow() as uow:
+        session = uow.notifications._session
+        stored = (await session.execute(select(func.count()).select_from(Notification))).scalar_one()
+        keys = (
+            await session.execute(select(func.count(func.distinct(Notification.idempotency_key))))
+        ).scalar_one()
+    return int(stored), int(keys)
 
 
 async def test_killed_api_loses_nothing_and_a_retry_adds_nothing_twice(
@@ -42,13 +74,17 @@ async def test_killed_api_loses_nothing_and_a_retry_adds_nothing_twice(
 
         server = _api(db_url, port, tmp_path)
         await wait_ready(base, 30)
+        release = asyncio.Event()
         async with aiohttp.ClientSession(headers=headers) as session:
-            request = asyncio.create_task(session.post(f"{base}/v1/notify/batch", data=body))
-            await asyncio.sleep(0.15)  # mid-request: parsing, validating or committing
+            url = f"{base}/v1/notify/batch"
+            request = asyncio.create_task(session.post(url, data=_held_back(body.encode(), release)))
+            await eventually(lambda: _handling(base), "the server took the batch request", 60)
             server.send_signal(signal.SIGKILL)
             server.wait(10)
-            with contextlib.suppress(aiohttp.ClientError):  # the connection died with the server
+            release.set()
+            with pytest.raises(aiohttp.ClientError):  # no answer: the connection died with the server
                 (await request).release()
+        assert await _stored(hub) == (0, 0)  # killed mid-request: nothing of the batch half-stored
         server = _api(db_url, port, tmp_path)
         try:
             await wait_ready(base, 30)
@@ -61,12 +97,7 @@ async def test_killed_api_loses_nothing_and_a_retry_adds_nothing_twice(
             server.terminate()
             server.wait(20)
         assert resp.status == 202 and result["accepted"] == COUNT
-        async with hub.uow() as uow:
-            session_ = uow.notifications._session
-            stored = (await session_.execute(select(func.count()).select_from(Notification))).scalar_one()
-            keys = (
-                await session_.execute(select(func.count(func.distinct(Notification.idempotency_key))))
-            ).scalar_one()
+        stored, keys = await _stored(hub)
         assert stored == keys == COUNT
         record_fault(
             "API SIGKILL mid-batch, client retries",

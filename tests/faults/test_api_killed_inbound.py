@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 
 from benchmarks.inbound import SECRET, update
@@ -28,6 +29,8 @@ from tests.support.scenario import new_client
 from tests.support.webhook_receiver import Receiver
 
 MakeServer = Callable[..., Awaitable[TestServer]]
+#: Its own bounds (two starts, every webhook, a quiet outbox) add up to more than the suite's 120 s.
+pytestmark = pytest.mark.timeout(600)
 REPLIES = 300
 CUSTOMERS = 30
 KILL_AFTER = 100  # answered callbacks

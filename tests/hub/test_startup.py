@@ -29,15 +29,19 @@ def test_ready_for_traffic_warms_the_model_and_freezes_the_start_up_heap() -> No
 
 async def test_free_heap_is_returned_periodically_until_stopped() -> None:
     calls: list[int] = []
+    third_call = asyncio.Event()
 
     def trim(pad: int) -> int:
         calls.append(pad)
+        if len(calls) == 3:
+            third_call.set()
         return 1
 
     stop = asyncio.Event()
     task = asyncio.create_task(return_free_heap(stop, interval=0.01, trim=trim))
-    while len(calls) < 3:
-        await asyncio.sleep(0.01)
-    stop.set()
+    try:
+        await asyncio.wait_for(third_call.wait(), 60)  # a bound for a loop that stopped calling, not a timing
+    finally:
+        stop.set()
     await asyncio.wait_for(task, 5)  # it ends when told to
     assert calls[:3] == [0, 0, 0]
