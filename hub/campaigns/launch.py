@@ -13,7 +13,9 @@ from typing import Any
 from hub.campaigns.plan import Member, Rules, pick_variant, plan
 from hub.campaigns.spec import CampaignIn
 from hub.campaigns.window import DayWindow, allowed_spans, zone_named
+from hub.contacts.audiences import audience_filter
 from hub.contacts.phones import normalize_phone
+from hub.contacts.places import with_place
 from hub.contacts.regions import locate
 from hub.errors import RequestError
 from hub.ids import new_id
@@ -23,9 +25,11 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("notifyhub.campaigns")
 YEAR = 366 * 86400
+#: Contacts read per query when a group or segment is resolved.
+_PAGE = 5000
 #: Quiet hours for marketing in the customer's zone (38-FZ practice), unless the campaign opts out.
 QUIET_HOURS = DayWindow.parse("21:00", "09:00", "quiet_hours")
-#: The zone of a contact whose number spans several and who has no `timezone` attribute.
+#: The zone of a contact whose number spans several, who has none, and whose client set no default.
 DEFAULT_ZONE = "Europe/Moscow"
 #: What each control action may be applied to, and the status it leads to.
 MOVES = {
@@ -64,10 +68,8 @@ async def create_campaign(uow: UnitOfWork, client: Client, body: CampaignIn, now
             raise RequestError(
                 "invalid_field", "action_at: service templates need the customer action they follow"
             )
-        if body.audience.groups or body.audience.segments:
-            raise RequestError(
-                "invalid_field", "audience: groups and segments are not available yet; give phones"
-            )
+        # unknown groups or segments: 404 now, not at start (they are resolved again when it starts)
+        await audience_filter(uow, client.id, body.audience.groups, body.audience.segments, now)
         spec = body.model_dump(mode="json", by_alias=True)
         spec["phones"] = phones
         spec["marketing"] = "marketing" in categories
@@ -104,13 +106,26 @@ def _rules(spec: dict[str, Any], start_at: float) -> Rules:
 
 async def _audience(uow: UnitOfWork, campaign: Campaign, now: float) -> list[Contact]:
     """The contacts of the campaign's audience, each once; unknown phones become contacts."""
+    client_id, audience = campaign.client_id, campaign.spec["audience"]
     phones = list(dict.fromkeys(campaign.spec["phones"]))
-    known = await uow.contacts.by_phones(campaign.client_id, phones)
-    new = [contact_row(new_id("con"), campaign.client_id, p, now) for p in phones if p not in known]
+    known = await uow.contacts.by_phones(client_id, phones)
+    new = [with_place(contact_row(new_id("con"), client_id, p, now)) for p in phones if p not in known]
     if new:
         await uow.contacts.add_many(new, [])
-        known.update(await uow.contacts.by_phones(campaign.client_id, [r["phone"] for r in new]))
-    return [known[p] for p in phones if p in known]
+        known.update(await uow.contacts.by_phones(client_id, [r["phone"] for r in new]))
+    found = {c.id: c for c in (known[p] for p in phones if p in known)}
+    node = await audience_filter(uow, client_id, audience["groups"], audience["segments"], now)
+    if node is not None:
+        zone, after = await _default_zone(uow, client_id), None
+        while page := await uow.directory.page(client_id, node=node, zone=zone, after=after, limit=_PAGE):
+            found.update((c.id, c) for c in page)
+            after = page[-1].id
+    return list(found.values())
+
+
+async def _default_zone(uow: UnitOfWork, client_id: str) -> str:
+    client = await uow.clients.get(client_id)
+    return (client.default_timezone if client else None) or DEFAULT_ZONE
 
 
 async def freeze(uow: UnitOfWork, campaign: Campaign, now: float) -> int:
@@ -123,10 +138,11 @@ async def freeze(uow: UnitOfWork, campaign: Campaign, now: float) -> int:
         if spec.get("frequency_cap"):
             since = now - spec["frequency_cap"]["per_days"] * 86400
             recent = await uow.campaigns.recent_marketing(campaign.client_id, [c.id for c in contacts], since)
+        default_zone = await _default_zone(uow, campaign.client_id)
         members = [
             Member(
                 c.id,
-                zone_named(locate(c.phone).timezone if c.phone else None, DEFAULT_ZONE),
+                zone_named(c.timezone or (locate(c.phone).timezone if c.phone else None), default_zone),
                 opted_out=c.opted_out,
                 marketing_consent=c.marketing_consent,
                 recent=recent.get(c.id, 0),

@@ -22,7 +22,7 @@ from hub.contacts.profiles import summary
 from hub.contacts.segment_filter import parse_filter
 from hub.errors import RequestError
 from hub.ids import new_id
-from storage.filters import All, InGroup, Node
+from storage.filters import All, AnyOf, InGroup, Node
 from storage.models import ContactGroup, Segment
 from storage.uow import UnitOfWork
 
@@ -216,3 +216,28 @@ async def list_contacts(
         "contacts": [summary(c, groups.get(c.id, []), zone) for c in page[:limit]],
         "next_cursor": page[limit - 1].id if more else None,
     }
+
+
+async def audience_filter(
+    uow: UnitOfWork, client_id: str, groups: list[str], segments: list[str], now: float
+) -> Node | None:
+    """Groups (by name or id) and saved segments, united into one filter; 404 naming an unknown one.
+
+    Call inside `uow`. None when neither is given.
+    """
+    parts: list[Node] = []
+    for group in groups:
+        if not await uow.audiences.group_ids(client_id, [group]):
+            named = await uow.audiences.group(client_id, group)
+            if named is None:
+                raise RequestError("group_not_found", f"audience.groups: no group {group!r}", status=404)
+            group = named.name
+        parts.append(InGroup(group))
+    for segment_id in segments:
+        saved = await uow.audiences.segment(client_id, segment_id)
+        if saved is None:
+            raise RequestError(
+                "segment_not_found", f"audience.segments: no segment {segment_id!r}", status=404
+            )
+        parts.append(await _parse(uow, client_id, saved.filter, now))
+    return AnyOf(tuple(parts)) if parts else None

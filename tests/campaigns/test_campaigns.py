@@ -144,6 +144,27 @@ async def test_ab_variants_split_the_audience_and_report_apart(
     ]
 
 
+async def test_groups_and_segments_resolve_into_one_audience_each_contact_once(
+    hub: Hub, clock: FakeClock, aiohttp_client: MakeClient
+) -> None:
+    api, auth, template_id, _ = await _setup(hub, aiohttp_client)
+    group = await (await api.post("/v1/groups", json={"name": "VIP"}, headers=auth)).json()
+    members = {"phones": ["+74951234567", "+73832123456"]}
+    assert (await api.post(f"/v1/groups/{group['id']}/members", json=members, headers=auth)).status == 200
+    east = {"name": "East", "filter": {"timezone": "Asia/Vladivostok"}}
+    segment = await api.post("/v1/segments", json=east, headers=auth)
+    assert segment.status == 201, await segment.text()
+    audience = {"groups": ["VIP"], "segments": [(await segment.json())["id"]], "phones": ["+74951234567"]}
+    body = {"name": "Mixed", "template_id": template_id, "audience": audience}
+    created = await api.post("/v1/campaigns", json=body, headers=auth)
+    assert created.status == 201, await created.text()
+    view = await created.json()
+    assert view["audience_size"] == 4  # Moscow and Novosibirsk (group), Vladivostok twice (segment)
+    assert view["counts"]["skipped"] == {"no_marketing_consent": 1}
+    unknown = await api.post("/v1/campaigns", json={**body, "audience": {"groups": ["Nobody"]}}, headers=auth)
+    assert unknown.status == 404 and "Nobody" in (await unknown.json())["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
