@@ -1,4 +1,4 @@
-"""A worker SIGKILLed mid-batch (issue 3): every accepted notification still ends exactly once, none
+"""A worker SIGKILLed mid-batch: every accepted notification still ends exactly once, none
 sent twice. Unlike SIGTERM nothing is handed back: the second worker takes the rows when their
 short lease runs out, and re-sends legs found `sending` under the same leg key.
 """

@@ -1,4 +1,4 @@
-"""Issue 5: the hard replies named in the issue, one test each, on the shipped model."""
+"""Hard replies (negations, false friends, mixed signals), one test each, on the shipped model."""
 
 from __future__ import annotations
 
