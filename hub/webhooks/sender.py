@@ -4,6 +4,12 @@ Each attempt (aiohttp) is its own task with a hard timeout and no redirects foll
 hangs, fails, answers slowly or redirects only delays its own deliveries; rows are leased, so
 several sender processes share the work. Order per thread: a delivery is not leased while an
 earlier one of the same endpoint and thread is still pending (see `WebhookRepo.claim_due`).
+
+A lease is measured on the hub's clock, which can jump past it while an attempt is under way or its
+outcome waits to be recorded. So the running sender holds each delivery it attempts until its outcome
+is recorded and never claims a held one again; it does not start an attempt whose lease has already
+run out (a claim may take it: ours is poked); and an outcome is recorded only while the row still
+carries the lease the attempt was made under, so a late one cannot undo another sender's takeover.
 A delivery still failing 24 hours after it was queued is `dead`, and can be replayed.
 """
 
@@ -79,6 +85,8 @@ class WebhookSender:
         #: (endpoint, thread) pairs with a delivery left to the claim loop behind one in flight.
         self._behind: set[tuple[str, str]] = set()
         self._claim_next = False
+        #: Deliveries attempted by `run`, by id, until their outcome is recorded: claims leave them out.
+        self._held: dict[str, WebhookDelivery] = {}
 
     def poke(self) -> None:
         """Something was queued: look now instead of after the idle pause."""
@@ -113,7 +121,8 @@ class WebhookSender:
     ) -> tuple[list[WebhookDelivery], dict[str, Any]]:
         now = self._clock.now()
         async with self._uow() as uow:
-            due = await uow.webhooks.claim_due(limit, now, self.lease_until(now), skip or set())
+            held = set(self._held)  # still ours, whatever their lease says
+            due = await uow.webhooks.claim_due(limit, now, self.lease_until(now), skip or set(), held)
             endpoints = await uow.webhooks.endpoints_by_id({d.endpoint_id for d in due}) if due else {}
             await uow.commit()
         return due, endpoints
@@ -166,8 +175,21 @@ class WebhookSender:
 
     def hand(self, deliveries: list[WebhookDelivery], endpoints: dict[str, Any], fresh: bool = True) -> None:
         """Attempt claimed deliveries, each in its own task: from a fresh commit, or from the claim loop
-        (then the next claim follows each outcome: a delivery of the same thread may wait behind it)."""
+        (then the next claim follows each outcome: a delivery of the same thread may wait behind it).
+
+        A delivery already held is not attempted twice (the claim loop may take a committed delivery
+        before the commit hands it over), nor one whose lease ran out before its attempt began.
+        """
+        now = self._clock.now()
         for d in deliveries:
+            if d.claimed_until is None or d.claimed_until <= now:  # any claim may take it now
+                self.poke()
+                continue
+            held = self._held.get(d.id)
+            if held is not None:  # under way already; its outcome is recorded under the later lease
+                held.claimed_until = max(held.claimed_until or 0.0, d.claimed_until)
+                continue
+            self._held[d.id] = d
             self._behind.discard((d.endpoint_id, d.order_key))  # claimed: no longer waiting
             self._busy[d.endpoint_id] += 1
             task = asyncio.create_task(self._one(d, endpoints.get(d.endpoint_id), self._busy, not fresh))
@@ -185,6 +207,9 @@ class WebhookSender:
         try:
             outcome = await self._attempt(delivery, endpoint)  # not `append(await ...)`: the list is swapped
             self._outcomes.append(outcome)
+        except BaseException:
+            self._held.pop(delivery.id, None)  # nothing to record: its lease runs out, then a claim takes it
+            raise
         finally:
             busy[delivery.endpoint_id] -= 1
         key = (delivery.endpoint_id, delivery.order_key)
@@ -198,18 +223,24 @@ class WebhookSender:
         await asyncio.sleep(RECORD_PAUSE)  # gather the outcomes of attempts finishing meanwhile
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
+            for row in batch:  # a later claim of ours (see `hand`) holds the row under its own lease
+                held = self._held.get(row["b_id"])
+                row["b_claim"] = row["b_claim"] if held is None else held.claimed_until
             try:
                 await self._record(batch)
             except Exception:
                 log.exception("recording %d webhook outcomes failed; their leases will run out", len(batch))
+            for row in batch:  # recorded (or left to their leases): claims may take them again
+                self._held.pop(row["b_id"], None)
             if self._claim_next:  # the next delivery of the same thread may be due now
                 self._claim_next = False
                 self.poke()
 
     async def _attempt(self, d: WebhookDelivery, endpoint: Any) -> dict[str, Any]:
         """POST one delivery; the row update that records the outcome."""
+        claim = {"b_id": d.id, "b_claim": d.claimed_until}  # recorded only while this lease holds the row
         if endpoint is None or endpoint.deleted_at is not None:
-            return {"b_id": d.id, "status": "dead", "last_error": "endpoint deleted", "claimed_until": None}
+            return {**claim, "status": "dead", "last_error": "endpoint deleted", "claimed_until": None}
         payload = webhooks.encode(d.payload)
         ts = int(self._clock.now())
         status: int | None = None
@@ -232,7 +263,7 @@ class WebhookSender:
         now = self._clock.now()
         attempts = d.attempts + 1
         row: dict[str, Any] = {
-            "b_id": d.id,
+            **claim,
             "attempts": attempts,
             "last_status": status,
             "claimed_until": None,

@@ -16,7 +16,10 @@ from storage.prebuilt import Prebuilt
 from storage.secret_box import SecretKeyError, box_of
 
 _DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
-_RESULT = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id"))
+#: An outcome changes the row only while it still carries the lease the attempt was made under.
+_RESULT = update(_DELIVERIES).where(
+    _DELIVERIES.c.id == bindparam("b_id"), _DELIVERIES.c.claimed_until == bindparam("b_claim")
+)
 _ENQUEUE = insert(_DELIVERIES)
 _LIVE_ENDPOINTS = Prebuilt(
     lambda _, among: (
@@ -145,11 +148,17 @@ class WebhookRepo:
         return {(e, k) for e, k in (await self._session.execute(stmt, params)).all()} & keys
 
     async def claim_due(
-        self, limit: int, now: float, lease_until: float, skip: set[str] | None = None
+        self,
+        limit: int,
+        now: float,
+        lease_until: float,
+        skip: set[str] | None = None,
+        held: set[str] | None = None,
     ) -> list[WebhookDelivery]:
         """Lease due deliveries that have no earlier pending delivery on the same thread and endpoint.
 
-        Endpoints in `skip` (already at their in-flight cap) are left for a later claim.
+        Endpoints in `skip` (already at their in-flight cap) are left for a later claim, and so are
+        the deliveries in `held` (the claiming sender still attempts them, whatever their lease says).
         """
         earlier = aliased(WebhookDelivery)
         blocked = (
@@ -175,6 +184,8 @@ class WebhookRepo:
         )
         if skip:
             pick = pick.where(WebhookDelivery.endpoint_id.not_in(skip))
+        if held:
+            pick = pick.where(WebhookDelivery.id.not_in(held))
         if is_postgres(self._session):
             pick = pick.with_for_update(skip_locked=True)
         seqs = list((await self._session.execute(pick)).scalars())
@@ -198,7 +209,9 @@ class WebhookRepo:
         return {e.id: self._opened(e) for e in (await self._session.execute(stmt)).scalars()}
 
     async def record(self, results: list[dict[str, Any]]) -> None:
-        """Store attempt outcomes: dicts with b_id and the changed columns."""
+        """Store attempt outcomes: dicts with b_id, b_claim (the lease the attempt was made under) and the
+        changed columns. An outcome whose lease was taken over since (it ran out, another claim took the
+        row, or it was replayed) changes nothing: the row is the newer claim's."""
         if results:
             await self._session.execute(_RESULT, results)
 
