@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
 
 from hub.api.app import create_app
 from hub.bootstrap import Hub, build_hub
@@ -25,7 +26,7 @@ async def hubs(db_url: str, clock: FakeClock) -> AsyncIterator[Callable[[str], H
     made: list[Hub] = []
 
     def with_token(token: str) -> Hub:
-        made.append(build_hub(make_config(db_url, admin_token=token, web=WEB), clock=clock))
+        made.append(build_hub(make_config(db_url, admin_token=SecretStr(token), web=WEB), clock=clock))
         return made[-1]
 
     yield with_token
