@@ -5,7 +5,7 @@ Everything a request carries passes through here before it reaches a handler or 
 - `text_middleware` refuses a path, query parameter or header holding NUL (PostgreSQL cannot
   store it) or a lone surrogate (no database can encode it; aiohttp hands undecodable header
   bytes on as such) with 400 `invalid_text`.
-- `read_json` parses a body at most `MAX_DEPTH` levels deep (deeper is 400 `malformed_json`,
+- `parse_json` parses a body at most `MAX_DEPTH` levels deep (deeper is 400 `malformed_json`,
   where the parser would otherwise run out of stack), and `check_text` refuses NUL and lone
   surrogates anywhere in it, keys included, with 422 `invalid_text`.
 - `query_int` and `query_time` read numbers and times from the query string within the range
@@ -78,7 +78,7 @@ def _depth(data: Any) -> int:
     return deepest
 
 
-def read_json(raw: bytes) -> Any:
+def parse_json(raw: bytes) -> Any:
     """The JSON document in `raw` (empty: null), refusing malformed and too deeply nested ones (400)."""
     too_deep = RequestError("malformed_json", f"the body nests deeper than {MAX_DEPTH} levels", status=400)
     try:

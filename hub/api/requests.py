@@ -12,8 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.api.guard import CALLER, caller_ip
-from hub.api.request_input import check_text
-from hub.api.request_input import read_json as parse_json
+from hub.api.request_input import check_text, parse_json
 from hub.bootstrap import Hub
 from hub.errors import RequestError
 from hub.ids import hash_key
